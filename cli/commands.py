@@ -1,0 +1,190 @@
+"""Subcommands of ``vst``. Each ``add_*`` registers a parser and its handler."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cli.main import CliError
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _samples(text: str) -> int:
+    value = _positive_int(text)
+    if value > 8:
+        raise argparse.ArgumentTypeError(f"must be in 1..8, got {text}")
+    return value
+
+
+def _weights(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"weights must be comma-separated numbers, got {text!r}") from exc
+    if any(not v >= 0 or v == float("inf") for v in values):
+        raise argparse.ArgumentTypeError("weights must be finite and non-negative")
+    if sum(values) <= 0:
+        raise argparse.ArgumentTypeError("weights must not all be zero")
+    return values
+
+
+def _add_stylize_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", required=True, type=Path, help="output image (PNG/JPEG/WebP)")
+    parser.add_argument("--alpha", type=_unit_float, default=1.0, help="content-style trade-off in [0, 1]")
+    parser.add_argument(
+        "--variation", type=_non_negative_float, default=0.0, help="sampling temperature >= 0"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="random seed; the same seed gives the same image"
+    )
+    parser.add_argument("--samples", type=_samples, default=1, help="K > 1 writes OUT-0 ... OUT-{K-1}")
+    parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    parser.add_argument("--max-side", type=_positive_int, default=512, help="longest output side in pixels")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="model checkpoint (default: shipped)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+
+
+def _open_image(path: Path) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.convert("RGB")
+    except FileNotFoundError as exc:
+        raise CliError(f"no such file: {path}") from exc
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise CliError(f"cannot read image {path}: {exc}") from exc
+
+
+def _run_stylize(args: argparse.Namespace, style_paths: list[Path], weights: list[float] | None) -> int:
+    from model.checkpoint import CheckpointError, load_checkpoint
+    from model.inference import Stylizer
+    from training.train import resolve_device
+
+    content = _open_image(args.content)
+    styles = [_open_image(p) for p in style_paths]
+    try:
+        model, _ = load_checkpoint(args.checkpoint, device=resolve_device(args.device))
+    except CheckpointError as exc:
+        raise CliError(str(exc)) from exc
+    stylizer = Stylizer(model, device=resolve_device(args.device))
+    codes = [stylizer.encode_style(s) for s in styles]
+    images = stylizer.stylize(
+        content,
+        codes,
+        weights=weights,
+        alpha=args.alpha,
+        variation=args.variation,
+        samples=args.samples,
+        seed=args.seed,
+        preserve_color=args.preserve_color,
+        max_side=args.max_side,
+    )
+    output: Path = args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if len(images) == 1:
+        targets = [output]
+    else:
+        targets = [output.with_name(f"{output.stem}-{k}{output.suffix}") for k in range(len(images))]
+    for image, target in zip(images, targets, strict=True):
+        try:
+            image.save(target)
+        except (ValueError, OSError) as exc:
+            raise CliError(f"cannot write {target}: {exc}") from exc
+        print(target)
+    return 0
+
+
+def add_stylize(sub: Any) -> None:
+    parser = sub.add_parser("stylize", help="stylize a photo with a style image")
+    parser.add_argument("content", type=Path)
+    parser.add_argument("style", type=Path)
+    _add_stylize_options(parser)
+    parser.set_defaults(handler=lambda a: _run_stylize(a, [a.style], None))
+
+
+def add_interpolate(sub: Any) -> None:
+    parser = sub.add_parser("interpolate", help="stylize with a weighted blend of 2..8 styles")
+    parser.add_argument("content", type=Path)
+    parser.add_argument("styles", type=Path, nargs="+", help="2..8 style images")
+    parser.add_argument("--weights", type=_weights, required=True, help="one weight per style, e.g. 1,2,1")
+    _add_stylize_options(parser)
+
+    def handler(args: argparse.Namespace) -> int:
+        if not 2 <= len(args.styles) <= 8:
+            parser.error(f"interpolate takes 2..8 styles, got {len(args.styles)}")
+        if len(args.weights) != len(args.styles):
+            parser.error(f"got {len(args.weights)} weights for {len(args.styles)} styles")
+        return _run_stylize(args, args.styles, args.weights)
+
+    parser.set_defaults(handler=handler)
+
+
+def add_train(sub: Any) -> None:
+    from training.options import add_train_arguments
+
+    parser = sub.add_parser("train", help="train a model (runs under torchrun too)")
+    add_train_arguments(parser)
+
+    def handler(args: argparse.Namespace) -> int:
+        from training.options import options_from_args
+        from training.train import train
+
+        try:
+            options = options_from_args(args)
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(train(options))
+        return 0
+
+    parser.set_defaults(handler=handler)
+
+
+def add_evaluate(sub: Any) -> None:
+    from training.evaluate import add_evaluate_arguments, run_evaluate
+
+    parser = sub.add_parser("evaluate", help="evaluate a checkpoint and the baselines")
+    add_evaluate_arguments(parser)
+    parser.set_defaults(handler=run_evaluate)
+
+
+def add_serve(sub: Any) -> None:
+    parser = sub.add_parser("serve", help="run Redis (if needed), a worker and the API locally")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="number of worker processes")
+
+    def handler(args: argparse.Namespace) -> int:
+        from app.runner import serve
+
+        return serve(host=args.host, port=args.port, workers=args.workers)
+
+    parser.set_defaults(handler=handler)

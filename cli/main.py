@@ -1,0 +1,46 @@
+"""The ``vst`` command: stylize, interpolate, train, evaluate and serve.
+
+Heavy imports (torch) happen inside each subcommand so that ``vst --help`` and ``vst serve`` stay fast.
+Bad arguments exit with code 2 and a one-line message; unreadable images give a clear message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from cli import commands
+
+    parser = argparse.ArgumentParser(prog="vst", description="Variational style transfer.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_stylize(sub)
+    commands.add_interpolate(sub)
+    commands.add_train(sub)
+    commands.add_evaluate(sub)
+    commands.add_serve(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except CliError as exc:
+        print(f"vst {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""High-level inference: encode styles once, then stylize, blend and sample.
+
+Used by the ``vst`` CLI and by the worker. Takes and returns PIL images; everything between is torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from model import functional as VF
+from model.networks import VariationalStyleTransfer, style_statistics
+
+# Style images are encoded at this shorter side: the training crops come from paintings resized to
+# the same scale, so the statistics (and hence the codes) stay inside the range seen in training.
+STYLE_SHORT_SIDE = 256
+STYLE_LONG_SIDE_MAX = 384
+# The content encoder downsamples by 4 and the decoder upsamples by 4.
+SIZE_MULTIPLE = 4
+
+
+@dataclass(frozen=True)
+class StyleCode:
+    """A style's Gaussian code: mu and logvar, each (D,) float32. Cheap to cache and to serialise."""
+
+    mu: torch.Tensor
+    logvar: torch.Tensor
+
+    def to_bytes(self) -> bytes:
+        """Raw little-endian float32 [mu, logvar]: no pickle, safe to store in Redis."""
+        stacked = torch.stack([self.mu, self.logvar]).float().cpu().numpy().astype("<f4")
+        return stacked.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StyleCode:
+        array = np.frombuffer(data, dtype="<f4")
+        if array.size % 2:
+            raise ValueError("a style code holds an even number of floats")
+        mu, logvar = torch.from_numpy(array.copy()).view(2, -1)
+        return cls(mu=mu, logvar=logvar)
+
+
+def image_to_tensor(image: Image.Image) -> torch.Tensor:
+    """PIL image -> (1, 3, H, W) float32 in [0, 1]."""
+    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)[None].float() / 255.0
+
+
+def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
+    """(3, H, W) or (1, 3, H, W) in [0, 1] -> PIL RGB image."""
+    if tensor.dim() == 4:
+        tensor = tensor[0]
+    array = (tensor.detach().float().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(array, mode="RGB")
+
+
+def fit_within(image: Image.Image, max_side: int) -> Image.Image:
+    """Downscale (never upscale) so that the longer side is at most ``max_side``."""
+    width, height = image.size
+    scale = max_side / max(width, height)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def pad_to_multiple(tensor: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> tuple[torch.Tensor, int, int]:
+    """Reflect-pad (B, C, H, W) at the bottom/right to multiples of ``multiple``; returns the padded tensor and H, W."""
+    height, width = tensor.shape[-2:]
+    pad_h = (-height) % multiple
+    pad_w = (-width) % multiple
+    if pad_h or pad_w:
+        mode = "reflect" if height > pad_h and width > pad_w else "replicate"
+        tensor = F.pad(tensor, (0, pad_w, 0, pad_h), mode=mode)
+    return tensor, height, width
+
+
+ProgressCallback = Callable[[float], None]
+
+
+class Stylizer:
+    """Wraps a loaded model for inference. Not thread-safe; one per worker process."""
+
+    def __init__(
+        self,
+        model: VariationalStyleTransfer,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.device = torch.device(device)
+        self.dtype = dtype
+        self.model = model.eval().to(self.device)
+        if dtype != torch.float32:
+            # Casting the model (not autocast) is what is fast on the CPU, DESIGN.md section 4.
+            self.model.content_encoder.to(dtype)
+            self.model.decoder.to(dtype)
+        self.latent_dim = model.config.latent_dim
+
+    @torch.inference_mode()
+    def encode_style(self, image: Image.Image) -> StyleCode:
+        """One VGG pass over the style image at the training scale -> its (mu, logvar)."""
+        width, height = image.size
+        scale = STYLE_SHORT_SIDE / min(width, height)
+        size = (max(8, round(width * scale)), max(8, round(height * scale)))
+        resized = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+        tensor = image_to_tensor(resized).to(self.device)  # (1, 3, h, w)
+        h, w = tensor.shape[-2:]
+        # Long panoramas are centre-cropped: the statistics of a crop describe the style as well.
+        if max(h, w) > STYLE_LONG_SIDE_MAX:
+            top = (h - min(h, STYLE_LONG_SIDE_MAX)) // 2
+            left = (w - min(w, STYLE_LONG_SIDE_MAX)) // 2
+            tensor = tensor[:, :, top : top + STYLE_LONG_SIDE_MAX, left : left + STYLE_LONG_SIDE_MAX]
+        encoder = self.model.style_encoder
+        mu, logvar = encoder.encode_statistics(style_statistics(encoder.trunk(tensor)))  # (1, D) each
+        return StyleCode(mu=mu[0].float().cpu(), logvar=logvar[0].float().cpu())
+
+    def _target_codes(
+        self,
+        codes: Sequence[StyleCode],
+        weights: Sequence[float] | None,
+        variation: float,
+        samples: int,
+        seed: int | None,
+    ) -> torch.Tensor:
+        """Blend the styles' Gaussians and draw ``samples`` codes from the blend: (samples, D)."""
+        if not codes:
+            raise ValueError("at least one style is required")
+        if weights is None:
+            weights = [1.0] * len(codes)
+        mus = torch.stack([c.mu for c in codes])  # (K, D)
+        logvars = torch.stack([c.logvar for c in codes])  # (K, D)
+        mu, logvar = VF.blend_codes(mus, logvars, torch.tensor(list(weights), dtype=torch.float64))
+        generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
+        noise = torch.randn(samples, self.latent_dim, generator=generator)  # (N, D)
+        return VF.sample_code(mu.float(), logvar.float(), variation, noise)  # (N, D)
+
+    @torch.inference_mode()
+    def stylize(
+        self,
+        content: Image.Image,
+        codes: Sequence[StyleCode],
+        weights: Sequence[float] | None = None,
+        alpha: float = 1.0,
+        variation: float = 0.0,
+        samples: int = 1,
+        seed: int | None = None,
+        preserve_color: bool = False,
+        max_side: int = 512,
+        progress: ProgressCallback | None = None,
+    ) -> list[Image.Image]:
+        """Stylize ``content`` with the weighted blend of ``codes``; returns ``samples`` images.
+
+        alpha in [0, 1] moves the code from the content's own style (0) to the target (1).
+        variation >= 0 scales the sampling noise; 0 is deterministic. The same seed gives the same images.
+        """
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError("alpha must be in [0, 1]")
+        if variation < 0:
+            raise ValueError("variation must be >= 0")
+        if samples < 1:
+            raise ValueError("samples must be >= 1")
+        target = self._target_codes(codes, weights, variation, samples, seed)  # (N, D)
+        content = fit_within(content.convert("RGB"), max_side)
+        if alpha < 1.0:
+            own = self.encode_style(content)
+            target = alpha * target + (1.0 - alpha) * own.mu[None]  # (N, D)
+        if progress:
+            progress(0.2)
+        pixels = image_to_tensor(content).to(self.device)  # (1, 3, H, W)
+        padded, height, width = pad_to_multiple(pixels)
+        features = self.model.content_encoder(padded.to(self.dtype))  # (1, C, H/4, W/4)
+        film = self.model.decoder.film_parameters(target.to(self.device, self.dtype))
+        outputs: list[Image.Image] = []
+        for index in range(samples):
+            # One sample at a time keeps peak memory flat for large images and gives real progress.
+            single = [(scale[index : index + 1], shift[index : index + 1]) for scale, shift in film]
+            image = self.model.decoder(features, single)[:, :, :height, :width].float()  # (1, 3, H, W)
+            if preserve_color:
+                image = VF.transfer_luminance(image, pixels)
+            outputs.append(tensor_to_image(image))
+            if progress:
+                progress(0.2 + 0.8 * (index + 1) / samples)
+        return outputs

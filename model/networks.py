@@ -1,0 +1,181 @@
+"""The networks: a frozen VGG trunk, the variational style encoder, the content encoder and the decoder.
+
+Modules stay thin; the maths lives in :mod:`model.functional`. Nothing here imports torchvision:
+inference needs only torch and the checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from model import functional as VF
+from model.config import VGG_PLANS, VGG_TAPS, ModelConfig, TrunkConfig
+
+
+class VGGTrunk(nn.Module):
+    """A VGG feature extractor up to relu4_1 that returns the relu{1..4}_1 activations.
+
+    Takes RGB in [0, 1] and applies the preprocessing its weights expect (stored as buffers).
+    Its parameters are frozen: it is never trained.
+    """
+
+    def __init__(self, config: TrunkConfig) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        in_channels = 3
+        for item in VGG_PLANS[config.arch]:
+            if item == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            else:
+                # Zero padding, as in the original VGG, so that pretrained weights see what they expect.
+                layers += [nn.Conv2d(in_channels, int(item), kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                in_channels = int(item)
+        self.features = nn.Sequential(*layers)
+        conv_positions = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d)]
+        # The index in `features` of the ReLU that follows each tapped conv.
+        self.tap_indices = [conv_positions[t] + 1 for t in VGG_TAPS[config.arch]]
+        self.register_buffer("input_mean", torch.tensor(config.input_mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("input_std", torch.tensor(config.input_std).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "layer_scales", torch.tensor(config.layer_scales, dtype=torch.float32), persistent=False
+        )
+        self.input_scale = config.input_scale
+        self.requires_grad_(False)
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """image: (B, 3, H, W) RGB in [0, 1] -> [relu1_1, relu2_1, relu3_1, relu4_1], each divided by its scale."""
+        x = (image * self.input_scale - self.input_mean.to(image.dtype)) / self.input_std.to(image.dtype)
+        outputs = []
+        last = self.tap_indices[-1]
+        for index, layer in enumerate(self.features):
+            x = layer(x)
+            if index in self.tap_indices:
+                outputs.append(x / self.layer_scales[len(outputs)].to(x.dtype))
+            if index == last:
+                break
+        return outputs
+
+
+def statistics_vector(stats: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """Concatenate [mean, log std] of every layer: per layer ((B, C_l), (B, C_l)) -> (B, 2 * sum C_l)."""
+    return torch.cat([part for mean, std in stats for part in (mean, std.log())], dim=1)
+
+
+def style_statistics(features: list[torch.Tensor]) -> torch.Tensor:
+    """The style encoder's input from tapped VGG features: list of (B, C_l, H, W) -> (B, 2 * sum C_l)."""
+    return statistics_vector([VF.calc_mean_std(f) for f in features])
+
+
+class StyleEncoder(nn.Module):
+    """E_s: frozen VGG statistics -> MLP -> (mu, logvar) of a Gaussian style code."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.trunk = VGGTrunk(config.trunk)
+        stats_dim = 2 * sum(config.trunk.channels())
+        self.mlp = nn.Sequential(
+            nn.Linear(stats_dim, config.style_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(config.style_hidden, config.style_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(config.style_hidden, 2 * config.latent_dim),
+        )
+
+    def encode_statistics(self, stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """stats: (B, S) from :func:`style_statistics` -> mu, logvar: (B, D) each."""
+        mu, logvar = self.mlp(stats.float()).chunk(2, dim=1)  # (B, D) each
+        # Bounded so that exp(logvar) can neither overflow nor vanish early in training.
+        return mu, logvar.clamp(-10.0, 4.0)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """image: (B, 3, H, W) in [0, 1] -> mu, logvar: (B, D)."""
+        return self.encode_statistics(style_statistics(self.trunk(image)))
+
+
+def _conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    # Reflection padding avoids dark borders; stride-2 convs downsample without checkerboards.
+    return nn.Sequential(
+        nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride)
+    )
+
+
+class ContentEncoder(nn.Module):
+    """E_c: a light Johnson-style conv net that downsamples by 4. (B, 3, H, W) -> (B, C3, H/4, W/4)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        c1, c2, c3 = config.widths
+        self.layers = nn.ModuleList([_conv(3, c1), _conv(c1, c2, stride=2), _conv(c2, c3, stride=2)])
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = image
+        for conv in self.layers:
+            x = torch.relu(VF.instance_norm(conv(x)))
+        return x
+
+
+class Decoder(nn.Module):
+    """Residual blocks and upsampling convs, each normalisation an AdaIN driven by the style code.
+
+    A small MLP maps the code s (B, D) to every AdaIN layer's per-channel scale and shift.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        c1, c2, c3 = config.widths
+        self.residual = nn.ModuleList(
+            [nn.ModuleList([_conv(c3, c3), _conv(c3, c3)]) for _ in range(config.residual_blocks)]
+        )
+        self.upsample = nn.ModuleList([_conv(c3, c2), _conv(c2, c1)])
+        self.to_rgb = _conv(c1, 3)
+        self.norm_channels = [c3] * (2 * config.residual_blocks) + [c2, c1]
+        self.film = nn.Sequential(
+            nn.Linear(config.latent_dim, config.film_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(config.film_hidden, 2 * sum(self.norm_channels)),
+        )
+
+    def film_parameters(self, code: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """code: (B, D) -> per AdaIN layer (scale, shift), each (B, C_l). Scales start around 1."""
+        params = self.film(code)  # (B, 2 * sum C_l)
+        out = []
+        offset = 0
+        for channels in self.norm_channels:
+            scale = 1.0 + params[:, offset : offset + channels]  # (B, C_l)
+            shift = params[:, offset + channels : offset + 2 * channels]  # (B, C_l)
+            out.append((scale, shift))
+            offset += 2 * channels
+        return out
+
+    def forward(
+        self, content_features: torch.Tensor, film: list[tuple[torch.Tensor, torch.Tensor]]
+    ) -> torch.Tensor:
+        """content_features: (B, C3, h, w); film from :meth:`film_parameters` -> image (B, 3, 4h, 4w) in (0, 1)."""
+        x = content_features
+        params = iter(film)
+        for conv_a, conv_b in self.residual:
+            scale, shift = next(params)
+            y = torch.relu(VF.adaptive_instance_norm(conv_a(x), scale.to(x.dtype), shift.to(x.dtype)))
+            scale, shift = next(params)
+            x = x + VF.adaptive_instance_norm(conv_b(y), scale.to(x.dtype), shift.to(x.dtype))
+        for conv in self.upsample:
+            x = nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")  # (B, C, 2h, 2w)
+            scale, shift = next(params)
+            x = torch.relu(VF.adaptive_instance_norm(conv(x), scale.to(x.dtype), shift.to(x.dtype)))
+        return torch.sigmoid(self.to_rgb(x))
+
+
+class VariationalStyleTransfer(nn.Module):
+    """The whole model: E_s, E_c and the decoder."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.style_encoder = StyleEncoder(config)
+        self.content_encoder = ContentEncoder(config)
+        self.decoder = Decoder(config)
+
+    def forward(self, content: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """content: (B, 3, H, W) in [0, 1] with H, W multiples of 4; code: (B, D) -> (B, 3, H, W)."""
+        return self.decoder(self.content_encoder(content), self.decoder.film_parameters(code))

@@ -1,0 +1,129 @@
+"""The training objective: one forward pass of the model and every loss term, on one batch.
+
+The batch pairs contents with styles two-to-one: contents 2k and 2k+1 get the same sampled style code
+k, which gives the (y1, y2) pairs of the disentanglement triplet without extra decoder passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from model import functional as VF
+from model.networks import VariationalStyleTransfer, statistics_vector
+from training.options import LossWeights
+
+
+@dataclass
+class LossNorms:
+    """Each term's value between random crops at the start, so that every normalised term starts near 1."""
+
+    content: float = 1.0
+    style: float = 1.0
+    mean_std: float = 1.0
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@torch.no_grad()
+def estimate_norms(
+    model: VariationalStyleTransfer, contents: torch.Tensor, styles: torch.Tensor
+) -> LossNorms:
+    """Loss values between unrelated crops: content i vs content i+1, style of content i vs style image i.
+
+    contents: (B, 3, H, W); styles: (B, 3, Hs, Ws) with the same B.
+    """
+    trunk = model.style_encoder.trunk
+    content_feats = trunk(contents)
+    style_feats = trunk(styles)
+    rolled = [f.roll(1, dims=0) for f in content_feats]
+    content = VF.content_loss(content_feats[-1], rolled[-1])
+    style = VF.gram_style_loss(content_feats, [VF.gram_matrix(f) for f in style_feats])
+    mean_std = VF.mean_std_loss(
+        [VF.calc_mean_std(f) for f in content_feats], [VF.calc_mean_std(f) for f in style_feats]
+    )
+    return LossNorms(
+        content=max(float(content), 1e-8), style=max(float(style), 1e-8), mean_std=max(float(mean_std), 1e-8)
+    )
+
+
+def kl_ramp(step: int, warmup_steps: int) -> float:
+    """Linear KL warm-up from 0 to 1 over ``warmup_steps``."""
+    return 1.0 if warmup_steps <= 0 else min(1.0, step / warmup_steps)
+
+
+def compute_losses(
+    model: VariationalStyleTransfer,
+    contents: torch.Tensor,
+    styles: torch.Tensor,
+    weights: LossWeights,
+    norms: LossNorms,
+    step: int,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+    """One training forward pass.
+
+    contents: (B, 3, H, W) with B even; styles: (B/2, 3, Hs, Ws). Returns the total loss, the detached
+    terms for logging, and the outputs (B, 3, H, W).
+    """
+    batch = contents.shape[0]
+    if batch % 2 or styles.shape[0] * 2 != batch:
+        raise ValueError("need an even number of contents and half as many styles")
+    trunk = model.style_encoder.trunk
+    with torch.no_grad():
+        style_feats = trunk(styles)  # 4 x (B/2, C_l, h, w)
+        style_grams = [VF.gram_matrix(f).repeat_interleave(2, dim=0) for f in style_feats]  # (B, C_l, C_l)
+        style_stats_raw = [VF.calc_mean_std(f) for f in style_feats]  # 4 x ((B/2, C_l), (B/2, C_l))
+        style_stats = [
+            (m.repeat_interleave(2, dim=0), s.repeat_interleave(2, dim=0)) for m, s in style_stats_raw
+        ]
+        style_vector = statistics_vector(style_stats_raw)  # (B/2, S)
+        content_target = trunk(contents)[-1]  # (B, C4, h4, w4)
+
+    mu, logvar = model.style_encoder.encode_statistics(style_vector)  # (B/2, D) each
+    noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # (B/2, D)
+    code = VF.sample_code(mu, logvar, 1.0, noise).repeat_interleave(2, dim=0)  # (B, D)
+    outputs = model(contents, code)  # (B, 3, H, W)
+    output_feats = trunk(outputs)
+
+    content = VF.content_loss(output_feats[-1], content_target) / norms.content
+    style = VF.gram_style_loss(output_feats, style_grams) / norms.style
+    output_stats = [VF.calc_mean_std(f) for f in output_feats]
+    mean_std = VF.mean_std_loss(output_stats, style_stats) / norms.mean_std
+    output_mu, _ = model.style_encoder.encode_statistics(statistics_vector(output_stats))  # (B, D)
+    triplet = VF.triplet_disentanglement_loss(output_mu[0::2], output_mu[1::2], mu, weights.triplet_margin)
+    kl = VF.kl_divergence(mu, logvar)
+    total = (
+        weights.content * content
+        + weights.style * style
+        + weights.mean_std * mean_std
+        + weights.triplet * triplet
+        + weights.kl * kl_ramp(step, weights.kl_warmup_steps) * kl
+    )
+    named = {
+        "loss": total,
+        "content": content,
+        "style": style,
+        "mean_std": mean_std,
+        "triplet": triplet,
+        "kl": kl,
+    }
+    terms = {name: float(value.detach()) for name, value in named.items()}
+    return total, terms, outputs
+
+
+class Objective(torch.nn.Module):
+    """The model plus its loss, as one module, so that DistributedDataParallel can wrap the whole step."""
+
+    def __init__(self, model: VariationalStyleTransfer, weights: LossWeights, norms: LossNorms) -> None:
+        super().__init__()
+        self.model = model
+        self.weights = weights
+        self.norms = norms
+
+    def forward(
+        self, contents: torch.Tensor, styles: torch.Tensor, step: int
+    ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+        return compute_losses(self.model, contents, styles, self.weights, self.norms, step)

@@ -1,0 +1,142 @@
+"""Training options: the ``vst train`` flags and the dataclasses they fill. Imports no torch."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from model.config import ModelConfig
+
+LOSS_NETWORKS = ("hed-vgg16", "vgg19", "tiny")
+
+
+@dataclass
+class LossWeights:
+    """Weights of the normalised loss terms. Every one is a training flag and is saved in the checkpoint."""
+
+    content: float = 4.0
+    style: float = 1.0
+    mean_std: float = 1.0
+    triplet: float = 0.1
+    triplet_margin: float = 0.0
+    kl: float = 0.02
+    kl_warmup_steps: int = 500
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass
+class TrainOptions:
+    content: str = "data/train/content"
+    style: str = "data/train/style"
+    content_kind: str = "folder"
+    style_kind: str = "folder"
+    limit: int | None = None
+    out: str = "runs/default"
+    steps: int = 2000
+    batch: int = 8
+    content_sizes: tuple[int, int] = (128, 192)
+    style_sizes: tuple[int, int] = (128, 256)
+    short_side: int = 256
+    lr: float = 1e-3
+    accumulate: int = 1
+    loss_network: str = "hed-vgg16"
+    loss_weights_path: str | None = None
+    allow_random_loss_network: bool = False
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    resume: bool = False
+    log_every: int = 10
+    sample_every: int = 200
+    save_every: int = 100
+    max_minutes: float | None = None
+    weights: LossWeights = field(default_factory=LossWeights)
+    model: dict[str, Any] = field(default_factory=dict)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    d = TrainOptions()
+    w = LossWeights()
+    parser.add_argument("--content", default=d.content, help="content images root (default: %(default)s)")
+    parser.add_argument("--style", default=d.style, help="style images root (default: %(default)s)")
+    parser.add_argument("--content-kind", choices=["folder", "places365"], default=d.content_kind)
+    parser.add_argument("--style-kind", choices=["folder", "wikiart"], default=d.style_kind)
+    parser.add_argument("--limit", type=int, default=None, help="use at most this many images per side")
+    parser.add_argument("--out", default=d.out, help="run folder (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=d.steps, help="total optimizer steps")
+    parser.add_argument(
+        "--batch", type=int, default=d.batch, help="contents per step (even; half as many styles)"
+    )
+    parser.add_argument(
+        "--accumulate", type=int, default=d.accumulate, help="gradient accumulation micro-steps"
+    )
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--short-side", type=int, default=d.short_side, help="images are pre-resized to this")
+    parser.add_argument("--loss-network", choices=LOSS_NETWORKS, default=d.loss_network)
+    parser.add_argument("--loss-weights", dest="loss_weights_path", default=None, help="local VGG19 .pth")
+    parser.add_argument("--allow-random-loss-network", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=d.precision)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/train_state.safetensors")
+    parser.add_argument("--log-every", type=int, default=d.log_every)
+    parser.add_argument("--sample-every", type=int, default=d.sample_every)
+    parser.add_argument("--save-every", type=int, default=d.save_every)
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
+    parser.add_argument("--content-weight", type=float, default=w.content)
+    parser.add_argument("--style-weight", type=float, default=w.style)
+    parser.add_argument("--mean-std-weight", type=float, default=w.mean_std)
+    parser.add_argument("--triplet-weight", type=float, default=w.triplet)
+    parser.add_argument("--triplet-margin", type=float, default=w.triplet_margin)
+    parser.add_argument("--kl-weight", type=float, default=w.kl)
+    parser.add_argument("--kl-warmup", type=int, default=w.kl_warmup_steps)
+    parser.add_argument("--latent-dim", type=int, default=ModelConfig.latent_dim)
+    parser.add_argument(
+        "--widths", default=",".join(map(str, ModelConfig.widths)), help="content/decoder widths"
+    )
+    parser.add_argument("--residual-blocks", type=int, default=ModelConfig.residual_blocks)
+
+
+def options_from_args(args: argparse.Namespace) -> TrainOptions:
+    if args.batch < 2 or args.batch % 2:
+        raise ValueError("--batch must be an even number >= 2")
+    widths = tuple(int(x) for x in str(args.widths).split(","))
+    if len(widths) != 3 or min(widths) < 1:
+        raise ValueError("--widths takes three positive integers, e.g. 16,32,64")
+    return TrainOptions(
+        content=args.content,
+        style=args.style,
+        content_kind=args.content_kind,
+        style_kind=args.style_kind,
+        limit=args.limit,
+        out=args.out,
+        steps=args.steps,
+        batch=args.batch,
+        accumulate=args.accumulate,
+        lr=args.lr,
+        short_side=args.short_side,
+        loss_network=args.loss_network,
+        loss_weights_path=args.loss_weights_path,
+        allow_random_loss_network=args.allow_random_loss_network,
+        device=args.device,
+        precision=args.precision,
+        seed=args.seed,
+        resume=args.resume,
+        log_every=args.log_every,
+        sample_every=args.sample_every,
+        save_every=args.save_every,
+        max_minutes=args.max_minutes,
+        weights=LossWeights(
+            content=args.content_weight,
+            style=args.style_weight,
+            mean_std=args.mean_std_weight,
+            triplet=args.triplet_weight,
+            triplet_margin=args.triplet_margin,
+            kl=args.kl_weight,
+            kl_warmup_steps=args.kl_warmup,
+        ),
+        model={"latent_dim": args.latent_dim, "widths": widths, "residual_blocks": args.residual_blocks},
+    )
