@@ -51,6 +51,8 @@ def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        # mkstemp creates 0600 files; checkpoints are meant to be read by other users (e.g. a container's).
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -1,0 +1,31 @@
+"""A tiny random model for fast tests. It is never shipped: only tests build it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from model.checkpoint import save_checkpoint
+from model.config import ModelConfig, TrunkConfig
+from model.networks import VariationalStyleTransfer
+
+TINY_CONFIG = ModelConfig(
+    latent_dim=8,
+    style_hidden=16,
+    widths=(4, 8, 8),
+    residual_blocks=1,
+    film_hidden=16,
+    trunk=TrunkConfig(arch="tiny", input_scale=1.0, input_mean=(0.5, 0.5, 0.5), input_std=(0.25, 0.25, 0.25)),
+)
+
+
+def tiny_model(seed: int = 0) -> VariationalStyleTransfer:
+    torch.manual_seed(seed)
+    model = VariationalStyleTransfer(TINY_CONFIG)
+    return model.eval()
+
+
+def write_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
+    save_checkpoint(tiny_model(seed), path, provenance={"loss_network": "tiny", "purpose": "tests only"})
+    return path
