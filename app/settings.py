@@ -1,0 +1,86 @@
+"""Configuration of the API process: one pydantic-settings class, read from the environment and validated at startup.
+
+Every setting has the ``VST_`` prefix except ``REDIS_URL``, which keeps the name every Redis tool uses.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+MIB = 1024 * 1024
+
+
+class ApiSettings(BaseSettings):
+    """Settings of the API process (``uvicorn app.main:app``)."""
+
+    model_config = SettingsConfigDict(env_prefix="VST_", extra="ignore", frozen=True)
+
+    redis_url: str = Field(
+        default=DEFAULT_REDIS_URL,
+        validation_alias=AliasChoices("REDIS_URL", "VST_REDIS_URL"),
+        description="Redis shared by the API and the workers (redis:// or rediss:// or unix://).",
+    )
+    queue_name: str = Field(default="vst", min_length=1, description="RQ queue the jobs go to.")
+    max_upload_bytes: int = Field(default=16 * MIB, ge=1024, description="Largest accepted image file, in bytes.")
+    max_request_bytes: int = Field(
+        default=128 * MIB, ge=1024, description="Largest accepted request body (all files together), in bytes."
+    )
+    max_image_pixels: int = Field(
+        default=40_000_000, ge=64, description="Largest accepted image, in pixels (width x height), before decoding."
+    )
+    max_side_limit: int = Field(default=2048, ge=16, description="Cap on the `max_side` a client may ask for.")
+    default_max_side: int = Field(default=512, ge=16, description="Output's longest side when the client gives none.")
+    max_queue_length: int = Field(default=100, ge=1, description="Queued jobs beyond which new ones get 429.")
+    retry_after_s: int = Field(default=10, ge=1, description="Retry-After sent with a 429 for a full queue.")
+    job_timeout_s: int = Field(default=600, ge=1, description="A job running longer than this is stopped and failed.")
+    job_retries: int = Field(default=1, ge=0, le=10, description="How often a failed or abandoned job is retried.")
+    result_ttl_s: int = Field(default=3600, ge=10, description="How long results (and job inputs) stay in Redis.")
+    max_registered_styles: int = Field(default=500, ge=1, description="Uploaded styles kept at most.")
+    gallery_dirs: tuple[Path, ...] = Field(
+        default=(REPO_ROOT / "data" / "train" / "style", REPO_ROOT / "data" / "eval" / "style"),
+        description="Folders of bundled paintings offered as the built-in style gallery.",
+    )
+    gallery_manifest: Path = Field(
+        default=REPO_ROOT / "data" / "MANIFEST.tsv", description="Titles and artists of the gallery paintings."
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ApiSettings:
+        if self.max_request_bytes < self.max_upload_bytes:
+            raise ValueError("VST_MAX_REQUEST_BYTES must be >= VST_MAX_UPLOAD_BYTES")
+        if self.default_max_side > self.max_side_limit:
+            raise ValueError("VST_DEFAULT_MAX_SIDE must be <= VST_MAX_SIDE_LIMIT")
+        return self
+
+
+class SettingsError(RuntimeError):
+    """The environment holds an invalid setting; the message names it."""
+
+
+def load_settings() -> ApiSettings:
+    """Read and validate the settings, turning pydantic's report into one readable message."""
+    try:
+        return ApiSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid API configuration: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ApiSettings:
+    return load_settings()
