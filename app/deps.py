@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes, as ``Annotated`` aliases: ``def route(store: StoreDep)``."""
+"""Dependencies shared by the routes, as ``Annotated`` aliases: ``def route(jobs: JobStoreDep)``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from redis import Redis
 
+from app.jobs import JobStore
 from app.settings import ApiSettings
+from app.styles import StyleRegistry
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -20,5 +22,17 @@ def get_redis(request: Request) -> Redis:
     return connection
 
 
+def get_job_store(request: Request) -> JobStore:
+    store: JobStore = request.app.state.jobs
+    return store
+
+
+def get_style_registry(request: Request) -> StyleRegistry:
+    registry: StyleRegistry = request.app.state.styles
+    return registry
+
+
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
+JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+StyleRegistryDep = Annotated[StyleRegistry, Depends(get_style_registry)]

@@ -15,8 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from redis import Redis
 
 from app.errors import install_error_handlers
-from app.routes import health
+from app.jobs import JobStore
+from app.limits import BodyLimitMiddleware
+from app.metrics import Metrics, MetricsMiddleware
+from app.routes import health, jobs, styles
 from app.settings import ApiSettings, load_settings
+from app.styles import StyleRegistry, load_gallery
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -30,6 +34,8 @@ Every error answers `{"detail": {"code": ..., "message": ...}}`.
 
 
 def _include_routers(app: FastAPI) -> None:
+    app.include_router(jobs.router)
+    app.include_router(styles.router)
     app.include_router(health.router)
     # Further routers (e.g. the web page's survey) are included here.
 
@@ -63,7 +69,19 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
+    app.state.redis = redis
+    app.state.jobs = JobStore(redis, settings)
+    app.state.styles = StyleRegistry(
+        redis,
+        load_gallery(settings.gallery_dirs, settings.gallery_manifest),
+        max_uploaded=settings.max_registered_styles,
+        max_pixels=settings.max_image_pixels,
+    )
+    app.state.metrics = Metrics(redis, app.state.jobs.queue)
+    # Added last = outermost: the body cap applies before anything else reads the request.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     install_error_handlers(app)
     _include_routers(app)
     _mount_web_page(app)

@@ -5,7 +5,6 @@ Every setting has the ``VST_`` prefix except ``REDIS_URL``, which keeps the name
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
@@ -70,17 +69,16 @@ class SettingsError(RuntimeError):
     """The environment holds an invalid setting; the message names it."""
 
 
+def _env_name(field: str) -> str:
+    return "REDIS_URL" if field == "redis_url" else f"VST_{field.upper()}"
+
+
 def load_settings() -> ApiSettings:
     """Read and validate the settings, turning pydantic's report into one readable message."""
     try:
         return ApiSettings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+            f"{_env_name(str(err['loc'][0])) if err['loc'] else 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise SettingsError(f"invalid API configuration: {problems}") from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> ApiSettings:
-    return load_settings()

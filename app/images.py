@@ -1,0 +1,115 @@
+"""Upload validation: real decoding (never the file extension), size and pixel limits, EXIF orientation,
+and conversion of every mode (alpha, palette, CMYK, 16-bit) to 8-bit RGB.
+
+Everything here runs before a job is queued, so a bad upload is answered at once with a 4xx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from fastapi import UploadFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.errors import PayloadTooLarge, Unprocessable, UnsupportedMedia
+
+# Only plain raster formats: plugins such as EPS would hand the bytes to external programs.
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+_HIGH_BIT_DEPTH_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+
+
+@dataclass(frozen=True)
+class ValidImage:
+    """A decoded, normalised upload: 8-bit RGB PNG bytes and their sha256."""
+
+    png: bytes
+    sha256: str
+    width: int
+    height: int
+
+
+async def read_upload(upload: UploadFile, field: str, max_bytes: int) -> bytes:
+    """The upload's bytes; 413 when it holds more than ``max_bytes``, 415 when it is empty."""
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"{field}: the file is larger than {max_bytes} bytes", code="file_too_large")
+    if not data:
+        raise UnsupportedMedia(f"{field}: the file is empty", code="not_an_image")
+    return data
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparent pixels are laid on white, as a browser would show them."""
+    if image.mode in _HIGH_BIT_DEPTH_MODES:
+        values = np.asarray(image, dtype=np.float64)
+        # 16-bit files use 0..65535; a plain 8-bit range is kept as it is.
+        peak = 65535.0 if values.max(initial=0) > 255 else 255.0
+        gray = np.clip(values / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, mode="L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def decode_image(data: bytes, field: str, max_pixels: int) -> Image.Image:
+    """Decode ``data`` as an image of at most ``max_pixels``; EXIF orientation applied; 8-bit RGB."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns about a would-be bomb between its two limits; refuse it as well.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PayloadTooLarge(f"{field}: {exc}", code="decompression_bomb") from None
+    except UnidentifiedImageError:
+        raise UnsupportedMedia(
+            f"{field}: not a readable image (accepted: {', '.join(f.lower() for f in ACCEPTED_FORMATS)})",
+            code="not_an_image",
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise Unprocessable(f"{field}: the image header is damaged: {exc}", code="corrupt_image") from None
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise Unprocessable(f"{field}: the image has no pixels", code="corrupt_image")
+    if width * height > max_pixels:
+        raise PayloadTooLarge(
+            f"{field}: {width}x{height} pixels is more than the limit of {max_pixels} pixels",
+            code="too_many_pixels",
+        )
+    try:
+        image.load()
+        return _to_rgb(ImageOps.exif_transpose(image))
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise Unprocessable(f"{field}: the image is truncated or damaged: {exc}", code="truncated_image") from None
+    except Image.DecompressionBombError as exc:
+        raise PayloadTooLarge(f"{field}: {exc}", code="decompression_bomb") from None
+
+
+def fit_within(image: Image.Image, max_side: int) -> Image.Image:
+    """Downscale (never upscale) so that the longer side is at most ``max_side``; the same as the model's."""
+    width, height = image.size
+    scale = max_side / max(width, height)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def encode_png(image: Image.Image) -> ValidImage:
+    buffer = io.BytesIO()
+    # Level 1: these bytes live in Redis for minutes; speed matters more than size.
+    image.save(buffer, format="PNG", compress_level=1)
+    png = buffer.getvalue()
+    return ValidImage(png=png, sha256=hashlib.sha256(png).hexdigest(), width=image.width, height=image.height)
+
+
+def validate_image(data: bytes, field: str, max_pixels: int, max_side: int) -> ValidImage:
+    """Decode, check and normalise an upload; the result's longer side is at most ``max_side``."""
+    return encode_png(fit_within(decode_image(data, field, max_pixels), max_side))

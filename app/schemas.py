@@ -1,0 +1,123 @@
+"""Request options and response bodies of the API (what clients see; storage lives in app.jobs/app.styles)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.errors import ErrorDetail
+from app.protocol import ImageFormat
+
+JobStatus = Literal["queued", "started", "finished", "failed", "canceled"]
+
+
+class StylizeOptions(BaseModel):
+    """Options shared by ``/stylize`` and ``/interpolate`` (multipart form fields)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    alpha: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="0 keeps the photo's own style, 1 is the full target style."
+    )
+    preserve_color: bool = Field(default=False, description="Keep the photo's colours, take only the texture.")
+    variation: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=10.0,
+        description="Sampling temperature: 0 is deterministic, 1 samples the style's spread.",
+    )
+    samples: int = Field(default=1, ge=1, le=8, description="How many images to draw (useful with variation > 0).")
+    seed: int | None = Field(
+        default=None, ge=0, le=2**63 - 1, description="Random seed; the same seed gives the same images."
+    )
+    max_side: int | None = Field(
+        default=None, ge=16, description="Longest side of the output in pixels (default 512, capped by the server)."
+    )
+    format: ImageFormat = Field(default="png", description="Format of the result images.")
+
+
+class Timings(BaseModel):
+    queued_seconds: float | None = Field(default=None, description="From enqueue to start (or until now).")
+    run_seconds: float | None = Field(default=None, description="From start to end (or until now).")
+    model_seconds: float | None = Field(default=None, description="Time spent in the model, on the worker.")
+
+
+class JobView(BaseModel):
+    """The state of a job, as ``GET /jobs/{id}`` reports it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f2c1e0a9b8d4c7e8f6a5b4c3d2e1f00",
+                    "kind": "stylize",
+                    "status": "finished",
+                    "progress": 1.0,
+                    "created_at": "2026-11-27T10:00:00Z",
+                    "started_at": "2026-11-27T10:00:01Z",
+                    "ended_at": "2026-11-27T10:00:03Z",
+                    "queue_position": None,
+                    "result_urls": ["/jobs/3f2c1e0a9b8d4c7e8f6a5b4c3d2e1f00/result?index=0"],
+                    "media_type": "image/png",
+                    "width": 512,
+                    "height": 384,
+                    "error": None,
+                    "cancel_requested": False,
+                    "timings": {"queued_seconds": 0.8, "run_seconds": 1.9, "model_seconds": 1.6},
+                }
+            ]
+        }
+    )
+
+    id: str
+    kind: str
+    status: JobStatus
+    progress: float = Field(ge=0.0, le=1.0)
+    created_at: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    queue_position: int | None = Field(default=None, description="0 is next; only while queued.")
+    result_urls: list[str] = Field(default_factory=list)
+    media_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    error: ErrorDetail | None = None
+    cancel_requested: bool = False
+    timings: Timings = Field(default_factory=Timings)
+
+
+class StyleView(BaseModel):
+    """A style of the registry: a bundled painting (``gallery``) or an uploaded image (``upload``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "hokusai_great_wave",
+                    "title": "The Great Wave off Kanagawa",
+                    "artist": "Katsushika Hokusai",
+                    "source": "gallery",
+                    "image_url": "/styles/hokusai_great_wave/image",
+                    "created_at": None,
+                }
+            ]
+        }
+    )
+
+    id: str
+    title: str
+    artist: str
+    source: Literal["gallery", "upload"]
+    image_url: str
+    created_at: float | None = Field(default=None, description="Unix time of the upload; none for the gallery.")
+
+
+class StyleList(BaseModel):
+    styles: list[StyleView]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    workers: list[str] = Field(description="Workers with a loaded model.")
+    queued_jobs: int

@@ -1,0 +1,83 @@
+"""``python -m worker``: load the model once, announce readiness, then run jobs until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from app.protocol import WorkerInfo
+from worker import runtime as worker_runtime
+from worker.settings import SettingsError, WorkerSettings, load_settings
+from worker.worker import Heartbeat, StyleWorker
+
+logger = logging.getLogger("worker")
+
+
+def run(settings: WorkerSettings) -> int:
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, health_check_interval=30)
+    try:
+        redis.ping()
+    except RedisError as exc:
+        logger.error("cannot reach Redis at %s: %s", settings.redis_url, exc)
+        return 1
+    runtime = worker_runtime.load_runtime(settings, redis)
+    worker_runtime.install(runtime)
+    name = settings.worker_name or f"{socket.gethostname()}.{os.getpid()}"
+    queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+    worker = StyleWorker(
+        [queue],
+        connection=redis,
+        name=name,
+        serializer=JSONSerializer,
+        maintenance_interval=settings.maintenance_interval_s,
+        job_heartbeat_ttl_s=settings.job_heartbeat_ttl_s,
+    )
+    info = WorkerInfo(
+        name=name,
+        queue=settings.queue_name,
+        hostname=socket.gethostname(),
+        pid=os.getpid(),
+        device=runtime.device,
+        checkpoint=str(runtime.checkpoint),
+        model_sha256=runtime.model_sha256,
+        started_at=time.time(),
+    )
+    heartbeat = Heartbeat(
+        worker, redis, info, settings.heartbeat_interval_s, ttl_s=max(2, round(3 * settings.heartbeat_interval_s))
+    )
+    worker.readiness = heartbeat
+    heartbeat.beat()
+    heartbeat.start()
+    logger.info("worker %s ready on queue %r (device %s)", name, settings.queue_name, runtime.device)
+    try:
+        # No scheduler: RQ would fork a process for it, and retries are enqueued at once without one.
+        worker.work(with_scheduler=False, logging_level=settings.log_level)
+    finally:
+        heartbeat.stop()
+    return 0
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return run(settings)
+    except Exception as exc:
+        logger.exception("worker stopped: %s", exc)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

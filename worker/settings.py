@@ -1,0 +1,76 @@
+"""Configuration of a worker process: one pydantic-settings class, from the environment, validated at startup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class WorkerSettings(BaseSettings):
+    """Settings of ``python -m worker``."""
+
+    model_config = SettingsConfigDict(env_prefix="VST_", extra="ignore", frozen=True)
+
+    redis_url: str = Field(
+        default=DEFAULT_REDIS_URL,
+        validation_alias=AliasChoices("REDIS_URL", "VST_REDIS_URL"),
+        description="Redis shared with the API.",
+    )
+    queue_name: str = Field(default="vst", min_length=1, description="RQ queue to take jobs from.")
+    checkpoint: Path | None = Field(default=None, description="Model checkpoint (.safetensors); default: shipped.")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto = cuda when available.")
+    worker_name: str | None = Field(default=None, description="Name in Redis; default: host and pid.")
+    torch_threads: int | None = Field(default=None, ge=1, description="CPU threads for torch; default: torch's.")
+    heartbeat_interval_s: float = Field(
+        default=5.0, gt=0, le=60, description="How often the worker says it is alive (readiness and running job)."
+    )
+    job_heartbeat_ttl_s: int = Field(
+        default=60, ge=2, description="A running job whose worker is silent this long is retried or failed."
+    )
+    style_code_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="How long cached style codes live.")
+    maintenance_interval_s: int = Field(default=60, ge=1, description="How often RQ's registries are cleaned.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}")
+        return value
+
+    @field_validator("checkpoint")
+    @classmethod
+    def _checkpoint_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no checkpoint file at {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _heartbeat_fits(self) -> WorkerSettings:
+        if self.job_heartbeat_ttl_s < 2 * self.heartbeat_interval_s:
+            raise ValueError("VST_JOB_HEARTBEAT_TTL_S must be at least twice VST_HEARTBEAT_INTERVAL_S")
+        return self
+
+
+class SettingsError(RuntimeError):
+    """The environment holds an invalid setting; the message names it."""
+
+
+def _env_name(field: str) -> str:
+    return "REDIS_URL" if field == "redis_url" else f"VST_{field.upper()}"
+
+
+def load_settings() -> WorkerSettings:
+    """Read and validate the settings, turning pydantic's report into one readable message."""
+    try:
+        return WorkerSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_env_name(str(err['loc'][0])) if err['loc'] else 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid worker configuration: {problems}") from None
