@@ -58,12 +58,8 @@ def _weights(text: str) -> list[float]:
 def _add_stylize_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, type=Path, help="output image (PNG/JPEG/WebP)")
     parser.add_argument("--alpha", type=_unit_float, default=1.0, help="content-style trade-off in [0, 1]")
-    parser.add_argument(
-        "--variation", type=_non_negative_float, default=0.0, help="sampling temperature >= 0"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=None, help="random seed; the same seed gives the same image"
-    )
+    parser.add_argument("--variation", type=_non_negative_float, default=0.0, help="sampling temperature >= 0")
+    parser.add_argument("--seed", type=int, default=None, help="random seed; the same seed gives the same image")
     parser.add_argument("--samples", type=_samples, default=1, help="K > 1 writes OUT-0 ... OUT-{K-1}")
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
     parser.add_argument("--max-side", type=_positive_int, default=512, help="longest output side in pixels")
@@ -169,11 +165,43 @@ def add_train(sub: Any) -> None:
 
 
 def add_evaluate(sub: Any) -> None:
-    from training.evaluate import add_evaluate_arguments, run_evaluate
+    from training.options import add_evaluate_arguments
 
     parser = sub.add_parser("evaluate", help="evaluate a checkpoint and the baselines")
     add_evaluate_arguments(parser)
-    parser.set_defaults(handler=run_evaluate)
+
+    def handler(args: argparse.Namespace) -> int:
+        from model.checkpoint import CheckpointError
+        from training.evaluate import evaluate, markdown_table
+
+        try:
+            results = evaluate(args)
+        except (CheckpointError, FileNotFoundError) as exc:
+            raise CliError(str(exc)) from exc
+        print(markdown_table(results))
+        print(f"wrote {args.out}/eval.json, eval.md, contact_sheet.png, sweep.png")
+        return 0
+
+    parser.set_defaults(handler=handler)
+
+
+def add_datasets(sub: Any) -> None:
+    from training.scan import add_scan_arguments
+
+    parser = sub.add_parser("datasets", help="inspect local training datasets (folders, Places365, WikiArt)")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    scan = actions.add_parser("scan", help="count images, list unreadable files, report the size distribution")
+    add_scan_arguments(scan)
+
+    def handler(args: argparse.Namespace) -> int:
+        from training.scan import run_scan
+
+        try:
+            return run_scan(args)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+
+    scan.set_defaults(handler=handler)
 
 
 def add_serve(sub: Any) -> None:

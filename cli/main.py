@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_interpolate(sub)
     commands.add_train(sub)
     commands.add_evaluate(sub)
+    commands.add_datasets(sub)
     commands.add_serve(sub)
     return parser
 

@@ -1,0 +1,222 @@
+"""``vst evaluate``: score a checkpoint and its baselines on content/style folders.
+
+Every method is scored by the checkpoint's own frozen VGG trunk (the loss network it was trained with),
+so the numbers are comparable across methods. Writes ``eval.json``, ``eval.md`` (the table) and
+``contact_sheet.png`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from model.checkpoint import load_checkpoint
+from model.inference import StyleCode, Stylizer, fit_within, image_to_tensor
+from model.networks import VariationalStyleTransfer, VGGTrunk
+from training import metrics
+from training.baselines import gatys
+from training.data import list_images
+from training.sample_grid import make_grid
+
+
+@dataclass
+class MethodScores:
+    """Per-pair scores of one method, averaged in :meth:`summary`."""
+
+    content: list[float] = field(default_factory=list)
+    style: list[float] = field(default_factory=list)
+    edges: list[float] = field(default_factory=list)
+    color: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def add(self, scores: dict[str, float], seconds: float) -> None:
+        self.content.append(scores["content_loss"])
+        self.style.append(scores["style_loss"])
+        self.edges.append(scores["edge_correlation"])
+        self.color.append(scores["color_distance"])
+        self.seconds.append(seconds)
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "pairs": len(self.content),
+            "content_loss": statistics.fmean(self.content),
+            "style_loss": statistics.fmean(self.style),
+            "edge_correlation": statistics.fmean(self.edges),
+            "color_distance": statistics.fmean(self.color),
+            "seconds_per_image": statistics.median(self.seconds),
+        }
+
+
+def load_image(path: Path, max_side: int) -> Image.Image:
+    with Image.open(path) as image:
+        return fit_within(image.convert("RGB"), max_side)
+
+
+@torch.no_grad()
+def score(trunk: VGGTrunk, output: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
+    """All per-pair metrics of one output (1, 3, H, W) against its content and style images."""
+    output_features = trunk(output)
+    return {
+        "content_loss": metrics.content_distance(output_features, trunk(content)),
+        "style_loss": metrics.style_distance(output_features, trunk(style)),
+        "edge_correlation": metrics.edge_correlation(output, content),
+        "color_distance": metrics.color_histogram_distance(output, style),
+    }
+
+
+def timed_stylize(stylizer: Stylizer, content: Image.Image, code: StyleCode, **options: Any) -> tuple[list, float]:
+    started = time.perf_counter()
+    images = stylizer.stylize(content, [code], **options)
+    return images, time.perf_counter() - started
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    torch.manual_seed(args.seed)
+    model, provenance = load_checkpoint(args.checkpoint)
+    baseline_model: VariationalStyleTransfer = model
+    if args.baseline_checkpoint is not None:
+        baseline_model, _ = load_checkpoint(args.baseline_checkpoint)
+    trunk = model.style_encoder.trunk
+    ours, baseline = Stylizer(model), Stylizer(baseline_model)
+    norms = provenance.get("loss_norms", {})
+
+    content_paths = list_images(args.content)[: args.contents]
+    style_paths = list_images(args.style)[: args.styles]
+    contents = [load_image(p, args.max_side) for p in content_paths]
+    styles = [load_image(p, args.max_side) for p in style_paths]
+    started = time.perf_counter()
+    codes = [ours.encode_style(s) for s in styles]
+    style_seconds = (time.perf_counter() - started) / len(styles)
+    baseline_codes = codes if baseline is ours else [baseline.encode_style(s) for s in styles]
+
+    scores = {name: MethodScores() for name in ("ours", "ours_sampled", "deterministic", "gatys")}
+    diversity_pixels, diversity_features = [], []
+    sheet_rows: list[list[torch.Tensor]] = []
+    for ci, content in enumerate(contents):
+        content_t = image_to_tensor(content)  # (1, 3, H, W)
+        for si, style in enumerate(styles):
+            style_t = image_to_tensor(style)
+            pair_seed = args.seed + 1000 * ci + si
+            (out,), seconds = timed_stylize(ours, content, codes[si], max_side=args.max_side)
+            out_t = image_to_tensor(out)
+            scores["ours"].add(score(trunk, out_t, content_t, style_t), seconds)
+
+            samples, seconds = timed_stylize(
+                ours,
+                content,
+                codes[si],
+                variation=args.variation,
+                samples=args.samples,
+                seed=pair_seed,
+                max_side=args.max_side,
+            )
+            sample_ts = [image_to_tensor(s) for s in samples]
+            for sample_t in sample_ts:
+                scores["ours_sampled"].add(score(trunk, sample_t, content_t, style_t), seconds / len(samples))
+            diversity_pixels.append(metrics.pairwise_diversity(sample_ts))
+            with torch.no_grad():
+                diversity_features.append(metrics.pairwise_feature_distance([trunk(s)[2] for s in sample_ts]))
+
+            (det,), seconds = timed_stylize(baseline, content, baseline_codes[si], max_side=args.max_side)
+            det_t = image_to_tensor(det)
+            scores["deterministic"].add(score(trunk, det_t, content_t, style_t), seconds)
+
+            row = [content_t[0], style_t[0], out_t[0], *(s[0] for s in sample_ts[:2]), det_t[0]]
+            if ci * len(styles) + si < args.gatys_pairs:
+                started = time.perf_counter()
+                gatys_t = gatys(
+                    trunk,
+                    content_t,
+                    style_t,
+                    steps=args.gatys_steps,
+                    content_norm=norms.get("content", 1.0),
+                    style_norm=norms.get("style", 1.0),
+                )
+                scores["gatys"].add(score(trunk, gatys_t, content_t, style_t), time.perf_counter() - started)
+                row.append(gatys_t[0])
+            sheet_rows.append(row)
+
+    sweep = [
+        image_to_tensor(img[0])
+        for img in (
+            ours.stylize(contents[0], codes[:2], weights=[1.0 - t, t], max_side=args.max_side)
+            for t in (k / (args.sweep_steps - 1) for k in range(args.sweep_steps))
+        )
+    ]
+    results: dict[str, Any] = {
+        "checkpoint": str(args.checkpoint or "shipped default"),
+        "provenance": {k: provenance.get(k) for k in ("loss_network", "steps", "train_seconds", "git_commit")},
+        "baseline_checkpoint": str(args.baseline_checkpoint) if args.baseline_checkpoint else None,
+        "settings": {
+            "contents": len(contents),
+            "styles": len(styles),
+            "max_side": args.max_side,
+            "samples": args.samples,
+            "variation": args.variation,
+            "gatys_steps": args.gatys_steps,
+        },
+        "methods": {name: s.summary() for name, s in scores.items() if s.content},
+        "diversity": {
+            "mean_abs_pixel_difference": statistics.fmean(diversity_pixels),
+            "mean_relu3_1_distance": statistics.fmean(diversity_features),
+        },
+        "sweep": metrics.sweep_smoothness(sweep),
+        "style_encoding_seconds": style_seconds,
+    }
+    write_report(args.out, results, sheet_rows, sweep)
+    return results
+
+
+def _fit_rows(rows: list[list[torch.Tensor]], size: int) -> list[list[torch.Tensor]]:
+    resize = torch.nn.functional.interpolate
+    return [[resize(t[None], size=(size, size), mode="bilinear", antialias=True)[0] for t in row] for row in rows]
+
+
+def write_report(out: Path, results: dict[str, Any], rows: list[list[torch.Tensor]], sweep: list[torch.Tensor]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval.json").write_text(json.dumps(results, indent=2))
+    (out / "eval.md").write_text(markdown_table(results))
+    make_grid(_fit_rows(rows, 160)).save(out / "contact_sheet.png")
+    make_grid(_fit_rows([[frame[0] for frame in sweep]], 160)).save(out / "sweep.png")
+
+
+METHOD_LABELS = {
+    "ours": "ours (variation 0)",
+    "ours_sampled": "ours (samples, variation 1)",
+    "deterministic": "deterministic AdaIN-like baseline",
+    "gatys": "Gatys optimisation",
+}
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    lines = [
+        "| method | pairs | content loss (lower = more structure) | Gram style loss (lower = closer style) "
+        "| edge correlation (higher) | colour distance to style (lower) | s / image |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in results["methods"].items():
+        lines.append(
+            f"| {METHOD_LABELS.get(name, name)} | {row['pairs']} | {row['content_loss']:.3f} | {row['style_loss']:.3f} "
+            f"| {row['edge_correlation']:.3f} | {row['color_distance']:.3f} | {row['seconds_per_image']:.3f} |"
+        )
+    diversity = results["diversity"]
+    sweep = results["sweep"]
+    lines += [
+        "",
+        f"Diversity at variation {results['settings']['variation']}: "
+        f"{diversity['mean_abs_pixel_difference']:.1f}/255 mean absolute pixel difference between samples, "
+        f"{diversity['mean_relu3_1_distance']:.3f} mean relu3_1 feature distance.",
+        f"2-style sweep: largest step {sweep['max_over_mean']:.2f}x the mean step "
+        f"({sweep['max_over_path']:.3f} of the whole path).",
+        f"Style encoding: {results['style_encoding_seconds']:.3f} s per style image.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""Evaluation metrics: pure functions on images in [0, 1], each tested against its formula.
+
+Images are (1, 3, H, W) or (3, H, W) float tensors. Loss-network metrics take the tapped features of a
+:class:`model.networks.VGGTrunk` so that every method is scored by the same network.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+import torch.nn.functional as F
+
+from model import functional as VF
+
+SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+
+def _batched(image: torch.Tensor) -> torch.Tensor:
+    return image[None] if image.dim() == 3 else image
+
+
+def content_distance(output_features: list[torch.Tensor], content_features: list[torch.Tensor]) -> float:
+    """The perceptual content loss at relu4_1: mean (phi(y) - phi(C))^2."""
+    return float(VF.content_loss(output_features[-1], content_features[-1]))
+
+
+def style_distance(output_features: list[torch.Tensor], style_features: list[torch.Tensor]) -> float:
+    """The Gram style loss summed over relu1_1 .. relu4_1."""
+    return float(VF.gram_style_loss(output_features, [VF.gram_matrix(f) for f in style_features]))
+
+
+def grayscale(image: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, 1, H, W) with ITU-R BT.601 luma weights."""
+    weights = image.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (image * weights).sum(dim=1, keepdim=True)
+
+
+def sobel_magnitude(image: torch.Tensor) -> torch.Tensor:
+    """Gradient magnitude sqrt(gx^2 + gy^2) of the luma with 3x3 Sobel kernels: (B, 3, H, W) -> (B, 1, H-2, W-2)."""
+    gray = grayscale(_batched(image).float())  # (B, 1, H, W)
+    kx = SOBEL_X.view(1, 1, 3, 3)
+    ky = SOBEL_X.t().contiguous().view(1, 1, 3, 3)
+    gx = F.conv2d(gray, kx)  # (B, 1, H-2, W-2)
+    gy = F.conv2d(gray, ky)  # (B, 1, H-2, W-2)
+    return (gx.pow(2) + gy.pow(2)).sqrt()
+
+
+def pearson(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Pearson correlation of two equally sized tensors (flattened)."""
+    x = a.flatten().double() - a.double().mean()
+    y = b.flatten().double() - b.double().mean()
+    denominator = x.norm() * y.norm()
+    return float((x @ y) / denominator) if float(denominator) > 0 else 0.0
+
+
+def edge_correlation(output: torch.Tensor, content: torch.Tensor) -> float:
+    """Structure kept from the photo: correlation of Sobel magnitudes (1 = identical edges)."""
+    output, content = _batched(output), _batched(content)
+    if output.shape[-2:] != content.shape[-2:]:
+        content = F.interpolate(content, size=output.shape[-2:], mode="bilinear", antialias=True)
+    return pearson(sobel_magnitude(output), sobel_magnitude(content))
+
+
+def color_histograms(image: torch.Tensor, bins: int = 32) -> torch.Tensor:
+    """Normalised per-channel histograms: (3, bins), each row summing to 1."""
+    pixels = _batched(image)[0].float().clamp(0, 1).flatten(1)  # (3, HW)
+    hist = torch.stack([torch.histc(channel, bins=bins, min=0.0, max=1.0) for channel in pixels])  # (3, bins)
+    return hist / hist.sum(dim=1, keepdim=True)
+
+
+def color_histogram_distance(output: torch.Tensor, style: torch.Tensor, bins: int = 32) -> float:
+    """Mean over RGB of the total-variation distance 0.5 * sum |h_out - h_style| (0 = same palette, 1 = disjoint)."""
+    difference = (color_histograms(output, bins) - color_histograms(style, bins)).abs()  # (3, bins)
+    return float(0.5 * difference.sum(dim=1).mean())
+
+
+def mean_abs_difference(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean absolute pixel difference on the 0..255 scale."""
+    return float((a.float() - b.float()).abs().mean() * 255.0)
+
+
+def pairwise_diversity(samples: list[torch.Tensor]) -> float:
+    """Mean over all pairs of samples of their mean absolute pixel difference (0..255)."""
+    pairs = list(itertools.combinations(samples, 2))
+    if not pairs:
+        raise ValueError("diversity needs at least two samples")
+    return sum(mean_abs_difference(a, b) for a, b in pairs) / len(pairs)
+
+
+def pairwise_feature_distance(features: list[torch.Tensor]) -> float:
+    """Mean over pairs of the mean absolute difference of loss-network features (e.g. relu3_1)."""
+    pairs = list(itertools.combinations(features, 2))
+    if not pairs:
+        raise ValueError("diversity needs at least two samples")
+    return sum(float((a.float() - b.float()).abs().mean()) for a, b in pairs) / len(pairs)
+
+
+def sweep_smoothness(frames: list[torch.Tensor]) -> dict[str, float]:
+    """Steps between neighbouring frames of a sweep (mean abs difference, 0..255).
+
+    Returns the largest step relative to the whole path (sum of steps) and to the mean step. A perfectly
+    even sweep of n steps has max/path = 1/n and max/mean = 1.
+    """
+    if len(frames) < 3:
+        raise ValueError("a sweep needs at least three frames")
+    steps = [mean_abs_difference(a, b) for a, b in itertools.pairwise(frames)]
+    path = sum(steps)
+    mean = path / len(steps)
+    return {
+        "max_step": max(steps),
+        "mean_step": mean,
+        "max_over_path": max(steps) / path if path > 0 else 0.0,
+        "max_over_mean": max(steps) / mean if mean > 0 else 0.0,
+    }
