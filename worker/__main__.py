@@ -14,7 +14,6 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from app.protocol import WorkerInfo
-from worker import runtime as worker_runtime
 from worker.settings import SettingsError, WorkerSettings, load_settings
 from worker.worker import Heartbeat, StyleWorker
 
@@ -22,6 +21,9 @@ logger = logging.getLogger("worker")
 
 
 def run(settings: WorkerSettings) -> int:
+    # torch is imported only once the settings are known to be valid: a typo fails in a blink.
+    from worker import runtime as worker_runtime
+
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, health_check_interval=30)
     try:
         redis.ping()
