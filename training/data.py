@@ -1,8 +1,15 @@
-"""Training data: image folders, Places365 and WikiArt, pre-resized and held in memory as uint8.
+"""Training images, decoded and resized so that their shorter side is ``short_side``, as uint8 tensors.
 
-Decoding JPEGs every step would steal the CPU from the model, so each image is decoded once, resized
-so that its shorter side is ``short_side``, and kept as a (3, H, W) uint8 tensor. Random crops and
-flips are then cheap tensor slicing.
+Two sources behind one interface (``len``, ``paths``, ``load(index)``):
+
+- :class:`ImageBank` (memory): every image decoded once and kept as a (3, H, W) uint8 tensor. Decoding
+  JPEGs every step would steal the CPU from the model, so small sets (the bundled data) live here and
+  random crops are cheap tensor slicing.
+- :class:`ImageFiles` (stream): decodes from disk on each request, in DataLoader worker processes.
+  Places365 (1.8M photos) does not fit in memory.
+
+Unreadable files are never a crash: :func:`load_resized` returns None and the caller skips the file.
+Listing the datasets (folders, Places365, WikiArt) lives in :mod:`training.datasets`.
 """
 
 from __future__ import annotations
@@ -16,34 +23,69 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset
+
+from training.datasets import (
+    IMAGE_SUFFIXES,
+    dataset_index,
+    list_images,
+    places365_index,
+    wikiart_index,
+)
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageBank",
+    "ImageFiles",
+    "dataset_paths",
+    "list_images",
+    "load_resized",
+    "places365_paths",
+    "wikiart_paths",
+]
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
-
-
-def list_images(root: Path) -> list[Path]:
-    """Every image file under ``root``, recursively, in a stable order."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+# Memory mode keeps about short_side^2 * 4/3 * 3 bytes per image (4:3 photos); above this, stream instead.
+MEMORY_BUDGET_BYTES = 2 << 30
 
 
 def load_resized(path: Path, short_side: int) -> torch.Tensor | None:
     """Decode and resize one image to (3, H, W) uint8 with min(H, W) == short_side; None if unreadable."""
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            width, height = image.size
-            scale = short_side / min(width, height)
-            size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))
-            image = image.resize(size, Image.Resampling.BICUBIC)
-            array = np.asarray(image, dtype=np.uint8)
+        with Image.open(path) as opened:
+            rgb = opened.convert("RGB")
+        width, height = rgb.size
+        scale = short_side / min(width, height)
+        size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))
+        array = np.asarray(rgb.resize(size, Image.Resampling.BICUBIC), dtype=np.uint8)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         log.warning("skipping unreadable image %s: %s", path, exc)
         return None
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()  # (3, H, W)
+
+
+def estimated_bytes(count: int, short_side: int) -> int:
+    """Memory that ``count`` pre-resized images take in an :class:`ImageBank` (4:3 aspect assumed)."""
+    return count * short_side * (short_side * 4 // 3) * 3
+
+
+def random_crop(image: torch.Tensor, size: int, rng: random.Random) -> torch.Tensor:
+    """A random size x size crop with a random horizontal flip: (3, H, W) uint8 -> (3, size, size) uint8.
+
+    An image smaller than ``size`` is cropped to its shorter side and scaled up.
+    """
+    _, height, width = image.shape
+    side = min(size, height, width)
+    top = rng.randint(0, height - side)
+    left = rng.randint(0, width - side)
+    crop = image[:, top : top + side, left : left + side]
+    if side != size:
+        scaled = torch.nn.functional.interpolate(crop[None].float(), size=(size, size), mode="bilinear")[0]
+        crop = scaled.round().clamp(0, 255).to(torch.uint8)
+    if rng.random() < 0.5:
+        crop = crop.flip(-1)
+    return crop
 
 
 @dataclass
@@ -55,10 +97,11 @@ class ImageBank:
     skipped: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_paths(cls, paths: Iterable[Path], short_side: int) -> ImageBank:
+    def from_paths(cls, paths: Iterable[Path], short_side: int, workers: int = 0) -> ImageBank:
+        """Decode every file (in ``workers`` processes when > 0), skipping unreadable ones."""
+        paths = list(paths)
         images, kept, skipped = [], [], []
-        for path in paths:
-            tensor = load_resized(path, short_side)
+        for path, tensor in zip(paths, _decode_all(paths, short_side, workers), strict=True):
             if tensor is None:
                 skipped.append(str(path))
             else:
@@ -75,6 +118,17 @@ class ImageBank:
     def __len__(self) -> int:
         return len(self.images)
 
+    def load(self, index: int) -> torch.Tensor | None:
+        return self.images[index]
+
+    def keep(self, mask: Sequence[bool]) -> ImageBank:
+        """Only the images whose flag is True; the others are counted as skipped."""
+        kept = [i for i, flag in enumerate(mask) if flag]
+        dropped = [self.paths[i] for i, flag in enumerate(mask) if not flag]
+        if not kept:
+            raise ValueError("no readable images found")
+        return ImageBank([self.images[i] for i in kept], [self.paths[i] for i in kept], self.skipped + dropped)
+
     def random_crops(
         self, count: int, size: int, rng: random.Random, indices: Sequence[int] | None = None
     ) -> torch.Tensor:
@@ -82,50 +136,60 @@ class ImageBank:
         crops = []
         for k in range(count):
             index = indices[k] if indices is not None else rng.randrange(len(self.images))
-            image = self.images[index]
-            _, height, width = image.shape
-            side = min(size, height, width)
-            top = rng.randint(0, height - side)
-            left = rng.randint(0, width - side)
-            crop = image[:, top : top + side, left : left + side]
-            if side != size:
-                crop = torch.nn.functional.interpolate(
-                    crop[None].float(), size=(size, size), mode="bilinear"
-                )[0]
-            if rng.random() < 0.5:
-                crop = crop.flip(-1)
-            crops.append(crop.float() / 255.0)
+            crops.append(random_crop(self.images[index], size, rng).float() / 255.0)
         return torch.stack(crops)  # (count, 3, size, size)
 
     def summary(self) -> dict[str, object]:
-        return {"images": len(self.images), "skipped": len(self.skipped)}
+        return {"images": len(self.images), "skipped": len(self.skipped), "mode": "memory"}
+
+
+@dataclass
+class ImageFiles:
+    """Images decoded from disk on every request (in DataLoader workers): for sets too big for memory."""
+
+    paths: list[str]
+    short_side: int
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def load(self, index: int) -> torch.Tensor | None:
+        return load_resized(Path(self.paths[index]), self.short_side)
+
+    def summary(self) -> dict[str, object]:
+        return {"images": len(self.paths), "mode": "stream"}
+
+
+class _DecodeDataset(Dataset[torch.Tensor | None]):
+    def __init__(self, paths: list[Path], short_side: int) -> None:
+        self.paths = paths
+        self.short_side = short_side
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> torch.Tensor | None:
+        return load_resized(self.paths[index], self.short_side)
+
+
+def _decode_all(paths: list[Path], short_side: int, workers: int) -> list[torch.Tensor | None]:
+    if workers <= 0:
+        return [load_resized(path, short_side) for path in paths]
+    loader = DataLoader(_DecodeDataset(paths, short_side), batch_size=None, num_workers=workers)
+    # Clone out of the workers' shared memory: thousands of shared tensors would each hold a file handle.
+    return [None if tensor is None else tensor.clone() for tensor in loader]
 
 
 def places365_paths(root: Path, split: str = "train-standard", limit: int | None = None) -> list[Path]:
-    """Image paths of a local Places365 copy via torchvision's own index (never downloads)."""
-    from torchvision.datasets import Places365
-
-    dataset = Places365(str(root), split=split, small=True, download=False)
-    paths = [Path(p) for p, _ in dataset.imgs]
-    return paths[:limit] if limit else paths
+    """Image paths of a local Places365 copy in its official layout (never downloads)."""
+    return places365_index(root, split).subset(limit).paths
 
 
 def wikiart_paths(root: Path, limit: int | None = None) -> list[Path]:
-    """Image paths of WikiArt in the ArtGAN layout (one folder per style) via torchvision's ImageFolder."""
-    from torchvision.datasets import ImageFolder
-
-    dataset = ImageFolder(str(root), allow_empty=True)
-    paths = [Path(p) for p, _ in dataset.samples]
-    return paths[:limit] if limit else paths
+    """Image paths of WikiArt in the ArtGAN layout (one folder per style)."""
+    return wikiart_index(root).subset(limit).paths
 
 
 def dataset_paths(kind: str, root: Path, limit: int | None = None) -> list[Path]:
     """Resolve a dataset kind (folder | places365 | wikiart) and root to image paths."""
-    if kind == "folder":
-        paths = list_images(root)
-        return paths[:limit] if limit else paths
-    if kind == "places365":
-        return places365_paths(root, limit=limit)
-    if kind == "wikiart":
-        return wikiart_paths(root, limit=limit)
-    raise ValueError(f"unknown dataset kind {kind!r}")
+    return dataset_index(kind, root, limit).paths

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from model.config import ModelConfig
 
 LOSS_NETWORKS = ("hed-vgg16", "vgg19", "tiny")
+# How training images are held (training.pipeline.resolve_data_mode).
+DATA_MODES = ("auto", "memory", "stream")
 
 
 @dataclass
@@ -52,9 +55,35 @@ class TrainOptions:
     log_every: int = 10
     sample_every: int = 200
     save_every: int = 100
+    snapshot_every: int = 0
     max_minutes: float | None = None
+    data_mode: str = "auto"
+    num_workers: int | None = None
+    record_samples: str | None = None
     weights: LossWeights = field(default_factory=LossWeights)
     model: dict[str, Any] = field(default_factory=dict)
+
+
+def _size_range(text: str) -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH in pixels, e.g. 128,192; got {text!r}") from exc
+    if not 8 <= low <= high:
+        raise argparse.ArgumentTypeError(f"need 8 <= LOW <= HIGH, got {text!r}")
+    return (low, high)
+
+
+def _workers(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected auto or a number >= 0, got {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected auto or a number >= 0, got {text!r}")
+    return value
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,14 +96,36 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="use at most this many images per side")
     parser.add_argument("--out", default=d.out, help="run folder (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=d.steps, help="total optimizer steps")
-    parser.add_argument(
-        "--batch", type=int, default=d.batch, help="contents per step (even; half as many styles)"
-    )
-    parser.add_argument(
-        "--accumulate", type=int, default=d.accumulate, help="gradient accumulation micro-steps"
-    )
+    parser.add_argument("--batch", type=int, default=d.batch, help="contents per step (even; half as many styles)")
+    parser.add_argument("--accumulate", type=int, default=d.accumulate, help="gradient accumulation micro-steps")
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--short-side", type=int, default=d.short_side, help="images are pre-resized to this")
+    parser.add_argument(
+        "--content-sizes",
+        type=_size_range,
+        default=d.content_sizes,
+        help="content crop sides LOW,HIGH, drawn per batch in multiples of 8 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--style-sizes",
+        type=_size_range,
+        default=d.style_sizes,
+        help="style crop sides LOW,HIGH, drawn per batch in multiples of 8 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-mode",
+        choices=DATA_MODES,
+        default=d.data_mode,
+        help="memory: decode every image once and keep it; stream: decode in DataLoader workers each time; "
+        "auto: memory when the set fits in about 2 GiB (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-workers",
+        type=_workers,
+        default="auto",
+        help="DataLoader worker processes per stream (contents, styles); 0 decodes in the training process. "
+        "auto: 0 in memory mode, a share of the cores when streaming (default: %(default)s)",
+    )
     parser.add_argument("--loss-network", choices=LOSS_NETWORKS, default=d.loss_network)
     parser.add_argument("--loss-weights", dest="loss_weights_path", default=None, help="local VGG19 .pth")
     parser.add_argument("--allow-random-loss-network", action="store_true", help=argparse.SUPPRESS)
@@ -85,7 +136,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-every", type=int, default=d.log_every)
     parser.add_argument("--sample-every", type=int, default=d.sample_every)
     parser.add_argument("--save-every", type=int, default=d.save_every)
+    parser.add_argument(
+        "--snapshot-every", type=int, default=d.snapshot_every, help="also keep OUT/snapshots/model_stepN (0: off)"
+    )
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
+    # Tests and audits: which images each rank trained on, and each rank's final parameter hash.
+    parser.add_argument("--record-samples", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--content-weight", type=float, default=w.content)
     parser.add_argument("--style-weight", type=float, default=w.style)
     parser.add_argument("--mean-std-weight", type=float, default=w.mean_std)
@@ -94,15 +150,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kl-weight", type=float, default=w.kl)
     parser.add_argument("--kl-warmup", type=int, default=w.kl_warmup_steps)
     parser.add_argument("--latent-dim", type=int, default=ModelConfig.latent_dim)
-    parser.add_argument(
-        "--widths", default=",".join(map(str, ModelConfig.widths)), help="content/decoder widths"
-    )
+    parser.add_argument("--widths", default=",".join(map(str, ModelConfig.widths)), help="content/decoder widths")
     parser.add_argument("--residual-blocks", type=int, default=ModelConfig.residual_blocks)
 
 
 def options_from_args(args: argparse.Namespace) -> TrainOptions:
     if args.batch < 2 or args.batch % 2:
         raise ValueError("--batch must be an even number >= 2")
+    if args.accumulate < 1:
+        raise ValueError("--accumulate must be >= 1")
     widths = tuple(int(x) for x in str(args.widths).split(","))
     if len(widths) != 3 or min(widths) < 1:
         raise ValueError("--widths takes three positive integers, e.g. 16,32,64")
@@ -128,7 +184,13 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         log_every=args.log_every,
         sample_every=args.sample_every,
         save_every=args.save_every,
+        snapshot_every=args.snapshot_every,
         max_minutes=args.max_minutes,
+        content_sizes=args.content_sizes,
+        style_sizes=args.style_sizes,
+        data_mode=args.data_mode,
+        num_workers=args.num_workers,
+        record_samples=args.record_samples,
         weights=LossWeights(
             content=args.content_weight,
             style=args.style_weight,
@@ -140,3 +202,25 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         ),
         model={"latent_dim": args.latent_dim, "widths": widths, "residual_blocks": args.residual_blocks},
     )
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", type=Path, default=None, help="model to evaluate (default: shipped)")
+    parser.add_argument(
+        "--baseline-checkpoint",
+        type=Path,
+        default=None,
+        help="a deterministic model trained without KL (scored at variation 0); default: the evaluated model at 0",
+    )
+    parser.add_argument("--content", type=Path, default=Path("data/eval/content"))
+    parser.add_argument("--style", type=Path, default=Path("data/eval/style"))
+    parser.add_argument("--contents", type=int, default=4, help="number of content images used")
+    parser.add_argument("--styles", type=int, default=4, help="number of style images used")
+    parser.add_argument("--max-side", type=int, default=256, help="longest side of the outputs")
+    parser.add_argument("--samples", type=int, default=4, help="samples per pair for diversity")
+    parser.add_argument("--variation", type=float, default=1.0, help="variation used for the diversity samples")
+    parser.add_argument("--sweep-steps", type=int, default=9, help="frames of the 2-style sweep")
+    parser.add_argument("--gatys-steps", type=int, default=100, help="optimisation steps of the Gatys baseline")
+    parser.add_argument("--gatys-pairs", type=int, default=4, help="pairs on which Gatys runs (it is slow)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("runs/eval"))

@@ -5,7 +5,12 @@ Writes into ``--out``:
 - ``train_state.safetensors``: fp32 weights, optimizer moments, step and settings, for ``--resume``;
 - ``metrics.csv``: one row per logged step;
 - ``samples/step_XXXXXX.png``: sample grids.
-Every file is written atomically. Runs unchanged under ``torchrun`` (DistributedDataParallel).
+Every file is written atomically.
+
+Runs unchanged under ``torchrun`` (docs/training-distributed.md): every process trains on its own share
+of the data (:mod:`training.pipeline`) through DistributedDataParallel, which averages the gradients;
+only rank 0 writes files, and it saves the unwrapped model, so a checkpoint does not depend on how many
+processes trained it. ``--batch`` is per process: the effective batch is batch x accumulate x processes.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import random
 import subprocess
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +32,25 @@ from model.checkpoint import atomic_save, read_checkpoint, save_checkpoint, tens
 from model.config import ModelConfig
 from model.networks import VariationalStyleTransfer
 from training import distributed as dist_utils
-from training.data import ImageBank, dataset_paths
+from training.data import ImageBank, ImageFiles
+from training.datasets import dataset_index
 from training.loss_networks import calibrate_layer_scales, load_loss_network
 from training.objective import LossNorms, Objective, estimate_norms
 from training.options import TrainOptions
+from training.pipeline import (
+    BatchStream,
+    CropBatch,
+    ImageSource,
+    SampleLog,
+    build_stream,
+    random_size,
+    resolve_data_mode,
+    resolve_workers,
+    sample_crops,
+)
 from training.sample_grid import save_sample_grid
+
+__all__ = ["random_size", "train"]
 
 log = logging.getLogger(__name__)
 STATE_FORMAT = "vst-train-state"
@@ -67,9 +86,7 @@ def _cpu_has_bf16() -> bool:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
-        )
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -114,6 +131,39 @@ def load_train_state(
     return model_state, optim_state, int(metadata["step"]), json.loads(metadata["meta"])
 
 
+@dataclass
+class ResumeState:
+    model_state: dict[str, torch.Tensor]
+    optim_state: dict[str, torch.Tensor]
+    step: int
+    meta: dict[str, Any]
+
+
+def read_resume_state(path: Path, ctx: dist_utils.DistContext) -> ResumeState | None:
+    """Rank 0 reads the training state and sends it to the others, so only rank 0 needs the run folder.
+
+    The state holds the unwrapped model and one optimizer (every rank's is identical), so it resumes on
+    any number of processes.
+    """
+    found = None
+    if ctx.is_main and path.is_file():
+        model_state, optim_state, step, meta = load_train_state(path)
+        found = {"step": step, "meta": meta}
+        tensors = {f"model.{k}": v for k, v in model_state.items()} | {f"optim.{k}": v for k, v in optim_state.items()}
+    else:
+        tensors = None
+    found = dist_utils.broadcast_json(found, ctx)
+    if found is None:
+        return None
+    tensors = dist_utils.broadcast_tensors(tensors, ctx)
+    return ResumeState(
+        model_state={k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")},
+        optim_state={k[len("optim.") :]: v for k, v in tensors.items() if k.startswith("optim.")},
+        step=int(found["step"]),
+        meta=dict(found["meta"]),
+    )
+
+
 def restore_optimizer(optimizer: torch.optim.Optimizer, optim_state: dict[str, torch.Tensor]) -> None:
     params = [p for group in optimizer.param_groups for p in group["params"]]
     for key, value in optim_state.items():
@@ -123,31 +173,59 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, optim_state: dict[str, t
         state[name] = value.clone() if name == "step" else value.to(param.device)
 
 
-def build_banks(opts: TrainOptions) -> tuple[ImageBank, ImageBank]:
-    content_paths = dataset_paths(opts.content_kind, Path(opts.content), opts.limit)
-    style_paths = dataset_paths(opts.style_kind, Path(opts.style), opts.limit)
-    contents = ImageBank.from_paths(dist_utils.shard(content_paths), opts.short_side)
-    styles = ImageBank.from_paths(dist_utils.shard(style_paths), opts.short_side)
-    for bank, kind in ((contents, "content"), (styles, "style")):
-        if bank.skipped:
-            log.warning("%d unreadable %s images skipped", len(bank.skipped), kind)
-    return contents, styles
+def load_source(
+    name: str, kind: str, root: str, opts: TrainOptions, ctx: dist_utils.DistContext
+) -> tuple[ImageSource, str, int]:
+    """One side's images (contents or styles): the source, its data mode and its DataLoader workers."""
+    index = dataset_index(kind, Path(root), opts.limit)
+    if not index.paths:
+        raise ValueError(f"no {name} images found under {root} (kind {kind})")
+    mode = resolve_data_mode(opts.data_mode, len(index), opts.short_side)
+    workers = resolve_workers(opts.num_workers, mode, ctx.local_world_size)
+    if mode == "stream":
+        return ImageFiles([str(p) for p in index.paths], opts.short_side), mode, workers
+    bank = ImageBank.from_paths(index.paths, opts.short_side, workers)
+    # Every rank decodes every file; keep only those all ranks could read, so that all ranks index the
+    # same list and the DistributedSampler's shares stay disjoint.
+    readable = set(bank.paths)
+    agreed = dist_utils.all_agree([str(p) in readable for p in index.paths], ctx)
+    everywhere = {str(p) for p, ok in zip(index.paths, agreed, strict=True) if ok}
+    bank = bank.keep([p in everywhere for p in bank.paths])
+    if bank.skipped:
+        log.warning("%d unreadable %s images skipped", len(bank.skipped), name)
+    return bank, mode, workers
 
 
-def random_size(rng: random.Random, low: int, high: int) -> int:
-    """A crop side in [low, high], a multiple of 8 so that pooling matches up to relu4_1."""
-    return 8 * rng.randint(low // 8, high // 8)
+def noise_seed(seed: int, step: int, rank: int) -> int:
+    """The torch seed for the style-code noise: different on every rank, and after every resume."""
+    return random.Random(f"noise/{seed}/{step}/{rank}").getrandbits(63)
+
+
+def to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """(B, 3, S, S) uint8 -> float in [0, 1] on ``device`` (channels_last on the CPU, where it is faster)."""
+    batch = images.to(device, non_blocking=True).float().div_(255.0)
+    return batch.contiguous(memory_format=torch.channels_last) if device.type == "cpu" else batch
 
 
 def train(opts: TrainOptions) -> Path:
     """Train (or resume) and return the path of the exported model checkpoint."""
-    ctx = dist_utils.init()
-    device = resolve_device(opts.device) if not ctx.enabled else ctx.device
+    ctx = dist_utils.init(resolve_device(opts.device))
+    try:
+        model_path = _train(opts, ctx)
+    except BaseException:
+        dist_utils.finish(ctx, clean=False)
+        raise
+    dist_utils.finish(ctx)
+    return model_path
+
+
+def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
+    device = ctx.device if ctx.enabled else resolve_device(opts.device)
     autocast_dtype = resolve_precision(opts.precision, device)
+    precision_enabled = autocast_dtype is not None
     out = Path(opts.out)
     state_path = out / "train_state.safetensors"
     model_path = out / "model.safetensors"
-    rng = random.Random(opts.seed * 1000 + ctx.rank)
     torch.manual_seed(opts.seed)
 
     loaded = load_loss_network(opts.loss_network, opts.loss_weights_path)
@@ -156,37 +234,50 @@ def train(opts: TrainOptions) -> Path:
             f"refusing to train with the randomly initialised loss network {opts.loss_network!r}: "
             "it gives noise, not style. Use hed-vgg16 or vgg19."
         )
-    contents, styles = build_banks(opts)
+    contents, content_mode, content_workers = load_source("content", opts.content_kind, opts.content, opts, ctx)
+    styles, style_mode, style_workers = load_source("style", opts.style_kind, opts.style, opts, ctx)
 
+    resumed = read_resume_state(state_path, ctx) if opts.resume else None
     start_step = 0
     meta: dict[str, Any]
-    if opts.resume and state_path.is_file():
-        model_state, optim_state, start_step, meta = load_train_state(state_path)
+    if resumed is not None:
+        start_step, meta = resumed.step, resumed.meta
         config = ModelConfig.from_dict(meta["model_config"])
         norms = LossNorms(**meta["loss_norms"])
         model = VariationalStyleTransfer(config)
-        model.load_state_dict(model_state)
-        rng = random.Random(opts.seed * 1000 + ctx.rank + start_step)
-        torch.manual_seed(opts.seed + start_step)
+        model.load_state_dict(resumed.model_state)
+        optim_state = resumed.optim_state
     else:
         if opts.resume:
             log.warning("no training state at %s; starting from scratch", state_path)
         optim_state = {}
-        calibration = torch.cat([contents.random_crops(8, 192, rng), styles.random_crops(8, 192, rng)])
-        layer_scales = calibrate_layer_scales(loaded.trunk, calibration)
+        # The same crops on every rank (a rank-independent seed); rank 0's results are then broadcast, so
+        # that float differences between machines cannot give ranks different loss scales.
+        rng = random.Random(opts.seed * 1000)
+        calibration = torch.cat([sample_crops(contents, 8, 192, rng), sample_crops(styles, 8, 192, rng)])
+        scales = dist_utils.broadcast_floats(calibrate_layer_scales(loaded.trunk, calibration), ctx)
+        layer_scales = (scales[0], scales[1], scales[2], scales[3])
         trunk_config = loaded.config
         trunk_config.layer_scales = layer_scales
         config = ModelConfig(trunk=trunk_config, **opts.model)
         model = VariationalStyleTransfer(config)
+        # The layer scales come in with the config (a non-persistent buffer); the weights from the loss network.
         model.style_encoder.trunk.load_state_dict(loaded.trunk.state_dict())
-        model.style_encoder.trunk.layer_scales.copy_(torch.tensor(layer_scales))
-        norms = estimate_norms(model, contents.random_crops(8, 160, rng), styles.random_crops(8, 160, rng))
+        estimated = estimate_norms(model, sample_crops(contents, 8, 160, rng), sample_crops(styles, 8, 160, rng))
+        norms = LossNorms(*dist_utils.broadcast_floats(list(estimated.to_dict().values()), ctx))
         meta = {}
+    effective_batch = opts.batch * opts.accumulate * ctx.world_size
     meta.update(
         model_config=config.to_dict(),
         loss_norms=norms.to_dict(),
         options=asdict(opts) | {"weights": opts.weights.to_dict()},
     )
+    # Which stretches of steps ran on how many processes: a run may be resumed on another count.
+    meta["segments"] = [
+        *meta.get("segments", []),
+        {"start_step": start_step, "world_size": ctx.world_size, "effective_batch": effective_batch},
+    ]
+    torch.manual_seed(noise_seed(opts.seed, start_step, ctx.rank))
     model.to(device)
     if device.type == "cpu":
         model.to(memory_format=torch.channels_last)
@@ -194,6 +285,55 @@ def train(opts: TrainOptions) -> Path:
     optimizer = torch.optim.Adam(trainable, lr=opts.lr)
     restore_optimizer(optimizer, optim_state)
     objective = dist_utils.wrap(Objective(model, opts.weights, norms), ctx)
+
+    # A resumed run starts a fresh shuffle (the next epoch) rather than replaying the interrupted one.
+    epochs_done = meta.get("data_epochs", {})
+    streams: dict[str, BatchStream] = {
+        "content": build_stream(
+            contents,
+            name="content",
+            batch_size=opts.batch,
+            sizes=opts.content_sizes,
+            seed=opts.seed,
+            rank=ctx.rank,
+            world_size=ctx.world_size,
+            workers=content_workers,
+            pin_memory=device.type == "cuda",
+            start_epoch=int(epochs_done.get("content", -1)) + 1,
+        ),
+        "style": build_stream(
+            styles,
+            name="style",
+            batch_size=opts.batch // 2,
+            sizes=opts.style_sizes,
+            seed=opts.seed + 1,
+            rank=ctx.rank,
+            world_size=ctx.world_size,
+            workers=style_workers,
+            pin_memory=device.type == "cuda",
+            start_epoch=int(epochs_done.get("style", -1)) + 1,
+        ),
+    }
+    sources: dict[str, ImageSource] = {"content": contents, "style": styles}
+    record_folder = Path(opts.record_samples) if opts.record_samples else None
+    sample_log = SampleLog(record_folder, ctx.rank) if record_folder else None
+    if ctx.is_main:
+        log.info(
+            "training on %d process(es), %s: batch %d x accumulate %d x %d = effective batch %d; "
+            "contents %d (%s, %d workers), styles %d (%s, %d workers)",
+            ctx.world_size,
+            device,
+            opts.batch,
+            opts.accumulate,
+            ctx.world_size,
+            effective_batch,
+            len(contents),
+            content_mode,
+            content_workers,
+            len(styles),
+            style_mode,
+            style_workers,
+        )
 
     provenance = {
         "loss_network": loaded.name,
@@ -209,12 +349,13 @@ def train(opts: TrainOptions) -> Path:
         },
         "git_commit": git_commit(),
         "world_size": ctx.world_size,
+        "effective_batch": effective_batch,
     }
-    fixed_contents = contents.random_crops(4, 160, random.Random(1))
-    fixed_styles = styles.random_crops(4, 192, random.Random(2))
     metrics_path = out / "metrics.csv"
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
+        fixed_contents = sample_crops(contents, 4, 160, random.Random(1))
+        fixed_styles = sample_crops(styles, 4, 192, random.Random(2))
     started = time.monotonic()
     elapsed_before = float(meta.get("train_seconds", 0.0))
 
@@ -222,14 +363,18 @@ def train(opts: TrainOptions) -> Path:
         if not ctx.is_main:
             return
         meta["train_seconds"] = elapsed_before + time.monotonic() - started
+        meta["data_epochs"] = {name: stream.epoch for name, stream in streams.items()}
         save_train_state(state_path, model, optimizer, step, meta)
-        save_checkpoint(
-            model,
-            model_path,
-            provenance | {"steps": step, "train_seconds": meta["train_seconds"]},
-            dtype=torch.float16,
-        )
+        summary = provenance | {"steps": step, "train_seconds": meta["train_seconds"]}
+        save_checkpoint(model, model_path, summary, dtype=torch.float16)
+        if opts.snapshot_every and step % opts.snapshot_every == 0:
+            # Kept so that runs can be compared at equal steps (e.g. against a baseline trained for fewer).
+            snapshot = out / "snapshots" / f"model_step{step:06d}.safetensors"
+            save_checkpoint(model, snapshot, summary, dtype=torch.float16)
 
+    if start_step >= opts.steps:
+        log.info("the run is already at step %d of --steps %d; nothing to train", start_step, opts.steps)
+        return model_path
     bar = tqdm(
         range(start_step, opts.steps),
         initial=start_step,
@@ -238,44 +383,53 @@ def train(opts: TrainOptions) -> Path:
         dynamic_ncols=True,
         desc="train",
     )
-    step = start_step
+    completed = start_step
+    replaced = 0
     for step in bar:
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        terms: dict[str, float] = {}
-        for _ in range(opts.accumulate):
-            content_size = random_size(rng, *opts.content_sizes)
-            style_size = random_size(rng, *opts.style_sizes)
-            batch_contents = contents.random_crops(opts.batch, content_size, rng).to(device)
-            batch_styles = styles.random_crops(opts.batch // 2, style_size, rng).to(device)
-            if device.type == "cpu":
-                batch_contents = batch_contents.contiguous(memory_format=torch.channels_last)
-                batch_styles = batch_styles.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(
-                device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None
-            ):
-                loss, terms, _ = objective(batch_contents, batch_styles, step)
-            (loss / opts.accumulate).backward()
+        sums: dict[str, float] = {}
+        for micro in range(opts.accumulate):
+            batches: dict[str, CropBatch] = {name: next(stream) for name, stream in streams.items()}
+            replaced += sum(batch.replaced for batch in batches.values())
+            if sample_log is not None:
+                for name, batch in batches.items():
+                    sample_log.record(step, name, streams[name].epoch, batch, sources[name])
+            batch_contents = to_device(batches["content"].images, device)  # (B, 3, H, W)
+            batch_styles = to_device(batches["style"].images, device)  # (B/2, 3, Hs, Ws)
+            # Gradients are all-reduced once per optimizer step, on the last micro-step only.
+            with dist_utils.gradient_sync(objective, sync=micro == opts.accumulate - 1):
+                with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=precision_enabled):
+                    loss, terms, _ = objective(batch_contents, batch_styles, step)
+                (loss / opts.accumulate).backward()
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + value / opts.accumulate
         optimizer.step()
+        completed = step + 1
+        if step % opts.log_every == 0 or step == opts.steps - 1:
+            # Every rank takes part (the same steps everywhere); the logged losses cover the global batch.
+            logged = dist_utils.mean_across_ranks(sums, ctx)
+            if ctx.is_main:
+                write_metrics(metrics_path, step, time.monotonic() - started + elapsed_before, logged)
         if ctx.is_main:
-            bar.set_postfix({k: f"{v:.3f}" for k, v in terms.items()})
-            if step % opts.log_every == 0 or step == opts.steps - 1:
-                write_metrics(metrics_path, step, time.monotonic() - started + elapsed_before, terms)
-            if opts.sample_every and (step + 1) % opts.sample_every == 0:
-                save_sample_grid(
-                    model, fixed_contents, fixed_styles, out / "samples" / f"step_{step + 1:06d}.png"
-                )
-        if (step + 1) % opts.save_every == 0:
-            checkpoint(step + 1)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in sums.items()})
+            if opts.sample_every and completed % opts.sample_every == 0:
+                save_sample_grid(model, fixed_contents, fixed_styles, out / "samples" / f"step_{completed:06d}.png")
+        if completed % opts.save_every == 0 and completed < opts.steps:
+            checkpoint(completed)
         if opts.max_minutes is not None and dist_utils.should_stop(
             time.monotonic() - started > opts.max_minutes * 60, ctx
         ):
-            step += 1
             break
-    else:
-        step = max(step + 1, start_step)
-    checkpoint(step)
-    dist_utils.finish(ctx)
+    bar.close()
+    if replaced:
+        log.warning("rank %d: %d unreadable images were replaced by others of their set", ctx.rank, replaced)
+    checkpoint(completed)
+    if sample_log is not None and record_folder is not None:
+        sample_log.close()
+        params_sha256 = tensors_digest({k: v.float() for k, v in model.state_dict().items()})
+        record = {"rank": ctx.rank, "world_size": ctx.world_size, "step": completed, "params_sha256": params_sha256}
+        (record_folder / f"rank{ctx.rank}-params.json").write_text(json.dumps(record))
     return model_path
 
 
