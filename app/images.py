@@ -49,7 +49,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         # 16-bit files use 0..65535; a plain 8-bit range is kept as it is.
         peak = 65535.0 if values.max(initial=0) > 255 else 255.0
         gray = np.clip(values / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(gray, mode="L").convert("RGB")
+        return Image.fromarray(gray).convert("RGB")  # 2-D uint8 -> mode L
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from redis import Redis
@@ -162,9 +163,9 @@ class Stack:
         self.processes.clear()
 
 
-def wait_for_job(client: httpx.Client, job_id: str, timeout_s: float = 120) -> dict[str, object]:
+def wait_for_job(client: httpx.Client, job_id: str, timeout_s: float = 120) -> dict[str, Any]:
     """Poll ``GET /jobs/{id}`` until the job is finished, failed or canceled; returns its last view."""
-    view: dict[str, object] = {}
+    view: dict[str, Any] = {}
 
     def done() -> bool:
         nonlocal view

@@ -49,7 +49,7 @@ def cmyk_jpeg(width: int = 40, height: int = 30) -> bytes:
 
 def png_16bit_gray(width: int = 40, height: int = 30) -> bytes:
     values = np.full((height, width), 65535 // 2, dtype=np.uint16)
-    return encoded(Image.fromarray(values, mode="I;16"))
+    return encoded(Image.fromarray(values))  # uint16 -> mode I;16
 
 
 def palette_png_with_transparency(width: int = 40, height: int = 30) -> bytes:
