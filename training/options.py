@@ -103,13 +103,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--content-sizes",
         type=_size_range,
-        default=d.content_sizes,
+        default=",".join(map(str, d.content_sizes)),
         help="content crop sides LOW,HIGH, drawn per batch in multiples of 8 (default: %(default)s)",
     )
     parser.add_argument(
         "--style-sizes",
         type=_size_range,
-        default=d.style_sizes,
+        default=",".join(map(str, d.style_sizes)),
         help="style crop sides LOW,HIGH, drawn per batch in multiples of 8 (default: %(default)s)",
     )
     parser.add_argument(

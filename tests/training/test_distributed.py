@@ -26,6 +26,9 @@ from model.inference import Stylizer
 from tests.conftest import DATA
 from training.train import load_train_state
 
+# Each test starts torch processes (10-30 s on 2 cores); they still run by default and in CI.
+pytestmark = pytest.mark.slow
+
 VST = Path(sys.executable).with_name("vst")
 TIMEOUT_S = 420  # a deadlocked rank fails the test instead of hanging it
 TINY_TRAINING = [
