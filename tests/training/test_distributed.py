@@ -223,6 +223,25 @@ def test_resume_on_one_process_continues_from_the_saved_step(ddp_run: dict[str, 
     assert provenance["steps"] == total and provenance["world_size"] == 1
 
 
+def test_resume_back_on_two_processes_from_the_one_process_state(ddp_run: dict[str, Path], tmp_path: Path) -> None:
+    """2 -> 1 -> 2 processes. Rank 0 alone reads the state and broadcasts it; the ranks end equal."""
+    out, record = tmp_path / "run", tmp_path / "record"
+    shutil.copytree(ddp_run["out"], out)
+    common = [
+        *TINY_TRAINING, "--resume", "--content", str(ddp_run["content"]), "--style", str(DATA / "train" / "style"),
+        "--out", str(out), "--accumulate", str(ACCUMULATE), "--sample-every", "0", "--num-workers", "0",
+    ]  # fmt: skip
+    run([str(VST), "train", *common, "--steps", str(STEPS + 1)])
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "--no-python"]
+    run([*torchrun, str(VST), "train", *common, "--steps", str(STEPS + 2), "--record-samples", str(record)])
+    _, optim_state, step, meta = load_train_state(out / "train_state.safetensors")
+    assert step == STEPS + 2 and float(optim_state["0.step"]) == STEPS + 2
+    assert [(s["start_step"], s["world_size"]) for s in meta["segments"]] == [(0, 2), (STEPS, 1), (STEPS + 1, 2)]
+    records = [json.loads((record / f"rank{rank}-params.json").read_text()) for rank in (0, 1)]
+    assert records[0]["params_sha256"] == records[1]["params_sha256"]
+    assert {int(row["step"]) for rank in (0, 1) for row in read_samples(record, rank)} == {STEPS + 1}
+
+
 def test_two_nodes_with_c10d_rendezvous_stream_past_a_corrupt_file(tmp_path: Path) -> None:
     """Two torchrun agents, one process each, meeting through c10d as two machines would.
 
