@@ -1,0 +1,166 @@
+"""End-to-end latency of one 512 px stylize job through the API, against the model time alone.
+
+Starts a real redis-server, one ``python -m worker`` with the shipped checkpoint (or VST_CHECKPOINT) and
+the API under uvicorn, then times ``POST /stylize`` -> polling ``GET /jobs/{id}`` -> ``GET /result``.
+The model alone is timed in this process with the same images, checkpoint and thread count.
+Prints one JSON object. Usage: ``python bench/service_latency.py [--runs 5] [--max-side 512]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from app.redis_server import LocalRedis, free_port  # noqa: E402
+
+CONTENT = REPO_ROOT / "data" / "eval" / "content" / "kodak_kodim02.jpg"
+STYLE_ID = "hokusai_great_wave"
+STYLE = REPO_ROOT / "data" / "eval" / "style" / f"{STYLE_ID}.jpg"
+
+
+def _wait(condition: object, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.05)
+
+
+def _one_job(client: httpx.Client, content: bytes, max_side: int) -> dict[str, float]:
+    started = time.perf_counter()
+    response = client.post(
+        "/stylize",
+        files={"content": ("content.jpg", content, "image/jpeg")},
+        data={"style_id": STYLE_ID, "max_side": str(max_side)},
+    )
+    response.raise_for_status()
+    job_id = response.json()["id"]
+    submitted = time.perf_counter()
+    while True:
+        view = client.get(f"/jobs/{job_id}").json()
+        if view["status"] in ("finished", "failed", "canceled"):
+            break
+        time.sleep(0.01)
+    if view["status"] != "finished":
+        raise RuntimeError(f"job ended {view['status']}: {view.get('error')}")
+    image = client.get(view["result_urls"][0])
+    image.raise_for_status()
+    done = time.perf_counter()
+    return {
+        "end_to_end_s": done - started,
+        "submit_s": submitted - started,
+        "worker_run_s": float(view["timings"]["run_seconds"]),
+        "worker_model_s": float(view["timings"]["model_seconds"]),
+        "queued_s": float(view["timings"]["queued_seconds"]),
+    }
+
+
+def _model_alone(runs: int, max_side: int) -> dict[str, float]:
+    from PIL import Image
+
+    from model.checkpoint import load_checkpoint
+    from model.inference import Stylizer
+    from worker.runtime import resolve_device
+
+    device = resolve_device(os.environ.get("VST_DEVICE", "auto"))
+    model, _ = load_checkpoint(Path(os.environ["VST_CHECKPOINT"]) if os.environ.get("VST_CHECKPOINT") else None, device)
+    stylizer = Stylizer(model, device=device)
+    content = Image.open(CONTENT).convert("RGB")
+    style = Image.open(STYLE).convert("RGB")
+    code = stylizer.encode_style(style)
+    stylizer.stylize(content, [code], max_side=max_side)  # warm-up
+    encode, stylize = [], []
+    for _ in range(runs):
+        tic = time.perf_counter()
+        code = stylizer.encode_style(style)
+        encode.append(time.perf_counter() - tic)
+        tic = time.perf_counter()
+        stylizer.stylize(content, [code], max_side=max_side)
+        stylize.append(time.perf_counter() - tic)
+    return {
+        "device": device,
+        "encode_style_median_s": statistics.median(encode),
+        "stylize_median_s": statistics.median(stylize),
+        "stylize_min_s": min(stylize),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--max-side", type=int, default=512)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder, LocalRedis(Path(folder)) as redis_url:
+        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+        logs = Path(folder)
+        port = free_port()
+        worker_log = (logs / "worker.log").open("wb")
+        api_log = (logs / "api.log").open("wb")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "worker"], cwd=REPO_ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT
+        )
+        api = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--log-level", "warning"],
+            cwd=REPO_ROOT, env=env, stdout=api_log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+
+                def ready() -> bool:
+                    try:
+                        return client.get("/readyz").status_code == 200
+                    except httpx.HTTPError:
+                        return False
+
+                _wait(ready, 600, "the service to be ready")
+                content = CONTENT.read_bytes()
+                cold = _one_job(client, content, args.max_side)  # first job: style code not cached yet
+                warm = [_one_job(client, content, args.max_side) for _ in range(args.runs)]
+        finally:
+            api.terminate()
+            worker.terminate()
+            api.wait(30)
+            worker.wait(60)
+            worker_log.close()
+            api_log.close()
+
+    def median(key: str) -> float:
+        return round(statistics.median(run[key] for run in warm), 4)
+
+    result = {
+        "what": f"one {args.max_side} px stylize job (content {CONTENT.name}, style {STYLE_ID}), PNG result",
+        "machine": f"{platform.machine()} {os.cpu_count()} CPUs, {platform.system()}",
+        "checkpoint": os.environ.get("VST_CHECKPOINT", "shipped (checkpoints/vst-default.safetensors)"),
+        "runs": args.runs,
+        "api_first_job_end_to_end_s": round(cold["end_to_end_s"], 4),
+        "api_end_to_end_median_s": median("end_to_end_s"),
+        "api_submit_median_s": median("submit_s"),
+        "worker_run_median_s": median("worker_run_s"),
+        "worker_model_median_s": median("worker_model_s"),
+        "model_alone": {
+            k: (round(v, 4) if isinstance(v, float) else v) for k, v in _model_alone(args.runs, args.max_side).items()
+        },
+    }
+    result["overhead_median_s"] = round(
+        result["api_end_to_end_median_s"] - result["model_alone"]["stylize_median_s"], 4
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
