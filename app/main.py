@@ -18,7 +18,7 @@ from app.errors import install_error_handlers
 from app.jobs import JobStore
 from app.limits import BodyLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
-from app.routes import health, jobs, styles
+from app.routes import health, jobs, styles, survey
 from app.settings import ApiSettings, load_settings
 from app.styles import StyleRegistry, load_gallery
 
@@ -37,7 +37,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(jobs.router)
     app.include_router(styles.router)
     app.include_router(health.router)
-    # Further routers (e.g. the web page's survey) are included here.
+    app.include_router(survey.router)
+    # Further routers are included here.
 
 
 def _mount_web_page(app: FastAPI) -> None:

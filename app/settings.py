@@ -48,6 +48,11 @@ class ApiSettings(BaseSettings):
     gallery_manifest: Path = Field(
         default=REPO_ROOT / "data" / "MANIFEST.tsv", description="Titles and artists of the gallery paintings."
     )
+    survey_dir: Path | None = Field(
+        default=REPO_ROOT / "survey",
+        description="Folder of the prepared survey set (manifest.json + images/, written by `vst survey-prepare`); "
+        "the survey pages say how to prepare one while it is missing.",
+    )
 
     @field_validator("redis_url")
     @classmethod

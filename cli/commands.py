@@ -204,6 +204,62 @@ def add_datasets(sub: Any) -> None:
     scan.set_defaults(handler=handler)
 
 
+def add_survey_prepare(sub: Any) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    parser = sub.add_parser(
+        "survey-prepare",
+        help="prepare the human survey's images and manifest (served by the API from VST_SURVEY_DIR)",
+    )
+    parser.add_argument("--content", type=Path, default=repo / "data" / "eval" / "content", help="content photos")
+    parser.add_argument("--style", type=Path, default=repo / "data" / "eval" / "style", help="style paintings")
+    parser.add_argument("--out", type=Path, default=repo / "survey", help="output folder (the API's VST_SURVEY_DIR)")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="our model (default: shipped)")
+    parser.add_argument(
+        "--baseline-checkpoint",
+        type=Path,
+        default=None,
+        help="a checkpoint trained without KL for the deterministic baseline (default: ours at variation 0)",
+    )
+    parser.add_argument("--contents", type=_positive_int, default=4, help="content photos used")
+    parser.add_argument("--styles", type=_positive_int, default=3, help="style paintings used")
+    parser.add_argument("--pairs", type=_positive_int, default=None, help="at most this many content x style pairs")
+    parser.add_argument("--reals", type=int, default=None, help="real paintings among the deception items")
+    parser.add_argument("--max-side", type=_positive_int, default=384, help="longest side of every survey image")
+    parser.add_argument("--gatys-steps", type=int, default=200, help="Gatys optimisation steps; 0 leaves Gatys out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+
+    def handler(args: argparse.Namespace) -> int:
+        from model.checkpoint import CheckpointError
+        from training.survey_set import SurveyOptions, prepare_survey_set
+        from training.train import resolve_device
+
+        if args.gatys_steps < 0 or (args.reals is not None and args.reals < 0):
+            parser.error("--gatys-steps and --reals must be >= 0")
+        options = SurveyOptions(
+            content_dir=args.content,
+            style_dir=args.style,
+            out=args.out,
+            checkpoint=args.checkpoint,
+            baseline_checkpoint=args.baseline_checkpoint,
+            contents=args.contents,
+            styles=args.styles,
+            pairs=args.pairs,
+            reals=args.reals,
+            max_side=args.max_side,
+            gatys_steps=args.gatys_steps,
+            seed=args.seed,
+            device=str(resolve_device(args.device)),
+        )
+        try:
+            prepare_survey_set(options, log=print)
+        except (CheckpointError, FileNotFoundError, ValueError, OSError) as exc:
+            raise CliError(str(exc)) from exc
+        return 0
+
+    parser.set_defaults(handler=handler)
+
+
 def add_serve(sub: Any) -> None:
     parser = sub.add_parser("serve", help="run Redis (if needed), a worker and the API locally")
     parser.add_argument("--host", default="127.0.0.1")

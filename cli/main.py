@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_train(sub)
     commands.add_evaluate(sub)
     commands.add_datasets(sub)
+    commands.add_survey_prepare(sub)
     commands.add_serve(sub)
     return parser
 

@@ -1,0 +1,84 @@
+// Talking to the API, shared by every page. Every error of the API has the body
+// {"detail": {"code": "...", "message": "..."}}; ApiError carries both for display.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function errorFrom(response) {
+  let code = `http_${response.status}`;
+  let message = response.statusText || "the request failed";
+  try {
+    const body = await response.json();
+    if (body && body.detail && typeof body.detail === "object") {
+      code = body.detail.code || code;
+      message = body.detail.message || message;
+    } else if (body && typeof body.detail === "string") {
+      message = body.detail;
+    }
+  } catch {
+    // Not JSON (e.g. a proxy's HTML page): the status text is all there is.
+  }
+  return new ApiError(response.status, code, message);
+}
+
+// fetch() that throws ApiError for 4xx/5xx and for a server that cannot be reached.
+export async function request(url, options = {}) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", ...options });
+  } catch {
+    throw new ApiError(0, "network_error", "cannot reach the server; check that it is running");
+  }
+  if (!response.ok) {
+    throw await errorFrom(response);
+  }
+  return response;
+}
+
+export async function getJson(url) {
+  return (await request(url, { headers: { Accept: "application/json" } })).json();
+}
+
+export async function postJson(url, body) {
+  const response = await request(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
+
+export async function postForm(url, form) {
+  return (await request(url, { method: "POST", body: form, headers: { Accept: "application/json" } })).json();
+}
+
+// Shows an error (or clears the box with null) in an element with role="alert".
+export function showError(box, error) {
+  if (!error) {
+    box.classList.add("hidden");
+    box.textContent = "";
+    return;
+  }
+  box.textContent = "";
+  const text = document.createElement("span");
+  text.className = "error-text";
+  text.textContent = error.message || String(error);
+  box.append(text);
+  if (error.code) {
+    const code = document.createElement("code");
+    code.textContent = ` (${error.code})`;
+    box.append(code);
+  }
+  box.classList.remove("hidden");
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function percent(value, digits = 0) {
+  return `${(100 * value).toFixed(digits)}%`;
+}

@@ -1,0 +1,82 @@
+"""The web page and the survey against the real service: redis-server, a worker process and the API.
+
+The browser is the system's Chromium (``apt-get install chromium``), driven headless by pytest-playwright;
+no browser is ever downloaded. The API here is started with a survey set prepared by the real
+``prepare_survey_set`` from the bundled images and the tiny test model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from tests.conftest import DATA, SERVICE_QUEUE
+
+if TYPE_CHECKING:
+    from tests.service_stack import Stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not CHROMIUM.is_file():
+        raise RuntimeError(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium chromium-driver`")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def survey_dir(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small survey set: 2 photos x 2 paintings, ours at variation 0 and 1 and a few Gatys steps, 64 px."""
+    from training.survey_set import SurveyOptions, prepare_survey_set
+
+    out = tmp_path_factory.mktemp("survey")
+    prepare_survey_set(
+        SurveyOptions(
+            content_dir=DATA / "eval" / "content",
+            style_dir=DATA / "eval" / "style",
+            out=out,
+            checkpoint=tiny_checkpoint,
+            contents=2,
+            styles=2,
+            max_side=64,
+            gatys_steps=2,
+            seed=1,
+        ),
+        log=lambda _: None,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def web_url(api_url: str, service_stack: Stack, survey_dir: Path) -> str:
+    """The API (with the survey set) on the shared test queue, whose worker ``api_url`` started."""
+    _, base_url = service_stack.start_api(SERVICE_QUEUE, env={"VST_SURVEY_DIR": str(survey_dir)})
+    return base_url
+
+
+@pytest.fixture(scope="session")
+def base_url(web_url: str) -> str:
+    """pytest-playwright resolves ``page.goto("/")`` against this."""
+    return web_url
+
+
+@pytest.fixture
+def web_client(web_url: str) -> Iterator[httpx.Client]:
+    """A client of its own: its cookie jar is one survey participant."""
+    with httpx.Client(base_url=web_url, timeout=60) as http:
+        yield http
+
+
+@pytest.fixture
+def empty_survey_url(service_stack: Stack, tmp_path: Path) -> str:
+    """An API whose survey folder holds no survey set."""
+    folder = tmp_path / "no-survey"
+    folder.mkdir()
+    _, base_url = service_stack.start_api(SERVICE_QUEUE, env={"VST_SURVEY_DIR": str(folder)})
+    return base_url
