@@ -180,7 +180,7 @@ class JobStore:
             id=job.id,
             kind=str(job.meta.get("kind", "stylize")),
             status=status,
-            progress=1.0 if status == "finished" else min(1.0, max(0.0, float(job.meta.get("progress", 0.0)))),
+            progress=self._progress(job, status),
             created_at=_iso(job.enqueued_at or job.created_at),
             started_at=_iso(job.started_at) if status != "queued" else None,
             ended_at=_iso(job.ended_at) if status in ("finished", "failed", "canceled") else None,
@@ -203,6 +203,15 @@ class JobStore:
                 view.width, view.height = output.width, output.height
                 view.timings.model_seconds = output.model_seconds
         return view
+
+    @staticmethod
+    def _progress(job: Job, status: JobStatus) -> float:
+        if status == "finished":
+            return 1.0
+        if status == "queued":
+            # A retried job keeps the meta of its last attempt; it starts over.
+            return 0.0
+        return min(1.0, max(0.0, float(job.meta.get("progress", 0.0))))
 
     @staticmethod
     def _output(job: Job) -> JobOutput | None:

@@ -92,6 +92,15 @@ CASES = {
     "an unknown format": lambda api: _stylize(api, png(), format="gif"),
     "a tiny max_side": lambda api: _stylize(api, png(), max_side="2"),
     "a JSON body instead of a form": lambda api: api.post("/stylize", json={"content": "x"}),
+    "a multipart body that breaks off": lambda api: api.post(
+        "/stylize",
+        content=b'--b\r\nContent-Disposition: form-data; name="content"; filename="p.png"\r\n\r\nabc',
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    ),
+    "a multipart header without a boundary": lambda api: api.post(
+        "/stylize", content=b"whatever", headers={"content-type": "multipart/form-data"}
+    ),
+    "a negative result index": lambda api: api.get(f"/jobs/{'0' * 32}/result", params={"index": -1}),
 }
 EXPECTED = {
     "not an image": (415, "not_an_image"),
@@ -124,6 +133,9 @@ EXPECTED = {
     "an unknown format": (422, "invalid_request"),
     "a tiny max_side": (422, "invalid_request"),
     "a JSON body instead of a form": (422, "invalid_request"),
+    "a multipart body that breaks off": (422, "invalid_request"),
+    "a multipart header without a boundary": (400, "bad_request"),
+    "a negative result index": (422, "invalid_request"),
 }
 
 
