@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 MANIFEST_NAME = "manifest.json"
 IMAGES_FOLDER = "images"
-SURVEY_FORMAT = 1
+SURVEY_FORMAT: Literal[1] = 1
 REAL_PAINTING = "real"
 
 IMAGE_ID_PATTERN = r"^[0-9a-f]{16}$"

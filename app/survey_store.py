@@ -287,13 +287,13 @@ class SurveyStore:
         picked = next((c for c in item.candidates if c.image == vote.choice), None)
         if picked is None:
             raise Unprocessable(f"{vote.choice!r} is not one of the images of item {item.id}", code="invalid_choice")
-        entry = json.dumps(
-            {"kind": "preference", "participant": participant, "item": item.id, "method": picked.method,
-             "shown": [c.method for c in item.candidates], "at": time.time()}
-        )  # fmt: skip
-        keys = [self._key(loaded, n) for n in ("voted:" + participant, "participants", "pref:shown", "pref:picked")]
-        args = [f"p:{item.id}", participant, picked.method, entry, *(c.method for c in item.candidates)]
-        if not self._preference_vote(keys=[*keys, self._key(loaded, "log")], args=args):
+        shown = [c.method for c in item.candidates]
+        entry = {"kind": "preference", "participant": participant, "item": item.id, "method": picked.method}
+        log_entry = json.dumps({**entry, "shown": shown, "at": time.time()})
+        names = ("voted:" + participant, "participants", "pref:shown", "pref:picked", "log")
+        keys = [self._key(loaded, name) for name in names]
+        args = [f"p:{item.id}", participant, picked.method, log_entry, *shown]
+        if not self._preference_vote(keys=keys, args=args):
             raise Conflict(f"you have already voted on item {item.id}", code="already_voted")
         voted = self._voted(loaded, participant)
         done = sum(1 for item_id in loaded.preference if f"p:{item_id}" in voted)
@@ -321,15 +321,15 @@ class SurveyStore:
             if item is None:
                 raise NotFound(f"no deception item {judgment.item_id!r} in this survey", code="survey_item_not_found")
             items.append((item, judgment.real))
-        entry = json.dumps(
-            {"kind": "deception", "participant": participant,
-             "judgments": [{"item": i.id, "method": i.method, "real": real} for i, real in items], "at": time.time()}
-        )  # fmt: skip
+        judged = [{"item": i.id, "method": i.method, "real": real} for i, real in items]
+        at = time.time()
+        log_entry = json.dumps({"kind": "deception", "participant": participant, "judgments": judged, "at": at})
         args: list[str | int] = [participant, len(items)]
         for item, real in items:
             args += [f"d:{item.id}", item.method, 1 if real else 0]
-        keys = [self._key(loaded, n) for n in ("voted:" + participant, "participants", "dec:shown", "dec:real", "log")]
-        if not self._deception_vote(keys=keys, args=[*args, entry]):
+        names = ("voted:" + participant, "participants", "dec:shown", "dec:real", "log")
+        keys = [self._key(loaded, name) for name in names]
+        if not self._deception_vote(keys=keys, args=[*args, log_entry]):
             raise Conflict("you have already judged some of these images", code="already_voted")
         voted = self._voted(loaded, participant)
         done = sum(1 for item_id in loaded.deception if f"d:{item_id}" in voted)

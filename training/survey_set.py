@@ -149,8 +149,8 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
     all_styles = list_images(options.style_dir)
     style_paths = all_styles[: options.styles]
     if not content_paths or not style_paths:
-        raise ValueError(f"need at least one content image and one style image, got {options.content_dir}, "
-                         f"{options.style_dir}")  # fmt: skip
+        folders = f"{options.content_dir}, {options.style_dir}"
+        raise ValueError(f"need at least one content image and one style image in {folders}")
     rng = random.Random(options.seed)
     pairs = list(itertools.product(range(len(content_paths)), range(len(style_paths))))
     rng.shuffle(pairs)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import FilePayload, Page, Response, expect
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -26,9 +26,8 @@ RESULT_URL = re.compile(r"/jobs/[0-9a-f]{32}/result\?index=\d+$")
 
 
 def _pick_photo(page: Page, data: bytes | None = None, name: str = "photo.png", mime: str = "image/png") -> None:
-    page.set_input_files(
-        "#content-input", files=[{"name": name, "mimeType": mime, "buffer": data or png(96, 64, seed=5)}]
-    )
+    photo = FilePayload(name=name, mimeType=mime, buffer=data or png(96, 64, seed=5))
+    page.set_input_files("#content-input", files=[photo])
 
 
 def _pick_style(page: Page, style_id: str) -> None:
@@ -144,13 +143,12 @@ def test_a_non_image_upload_shows_the_api_error_message(page: Page) -> None:
 
 def test_an_uploaded_style_joins_the_gallery_and_the_selection(page: Page) -> None:
     page.goto("/")
-    page.set_input_files(
-        "#style-upload", files=[{"name": "my-sketch.png", "mimeType": "image/png", "buffer": png(40, 40, seed=9)}]
-    )
+    sketch = FilePayload(name="my-sketch.png", mimeType="image/png", buffer=png(40, 40, seed=9))
+    page.set_input_files("#style-upload", files=[sketch])
     uploaded = page.locator('#gallery button[data-style-id^="user-"][aria-pressed="true"]')
     expect(uploaded).to_have_count(1)
     expect(page.locator("#selected li .title")).to_have_text(["my-sketch"])
-    not_an_image = {"name": "bad.png", "mimeType": "image/png", "buffer": b"not an image"}
+    not_an_image = FilePayload(name="bad.png", mimeType="image/png", buffer=b"not an image")
     page.set_input_files("#style-upload", files=[not_an_image])
     expect(page.locator("#message")).to_contain_text("not a readable image")
 

@@ -6,6 +6,7 @@ import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 from PIL import Image
@@ -13,28 +14,27 @@ from PIL import Image
 from app.survey_manifest import MANIFEST_NAME
 
 
-def _manifest(survey_dir: Path) -> dict[str, object]:
+def _manifest(survey_dir: Path) -> dict[str, Any]:
     return json.loads((survey_dir / MANIFEST_NAME).read_text())
 
 
-def _results(client: httpx.Client) -> dict[str, object]:
+def _results(client: httpx.Client) -> dict[str, Any]:
     response = client.get("/survey/api/results")
     assert response.status_code == 200, response.text
-    return response.json()
+    results: dict[str, Any] = response.json()
+    return results
 
 
-def _method_rates(results: dict[str, object], task: str) -> dict[str, tuple[int, int]]:
-    methods = results["methods"]
-    assert isinstance(methods, list)
-    return {m["id"]: (m[task]["hits"], m[task]["trials"]) for m in methods}
+def _method_rates(results: dict[str, Any], task: str) -> dict[str, tuple[int, int]]:
+    return {m["id"]: (m[task]["hits"], m[task]["trials"]) for m in results["methods"]}
 
 
 def test_status_reports_the_loaded_set(web_client: httpx.Client, survey_dir: Path) -> None:
     manifest = _manifest(survey_dir)
     status = web_client.get("/survey/api/status").json()
     assert status["available"] is True
-    assert status["preference_items"] == len(manifest["preference"])  # type: ignore[arg-type]
-    assert status["deception_items"] == len(manifest["deception"])  # type: ignore[arg-type]
+    assert status["preference_items"] == len(manifest["preference"])
+    assert status["deception_items"] == len(manifest["deception"])
 
 
 def test_a_task_hides_the_methods_and_serves_its_images(web_client: httpx.Client, survey_dir: Path) -> None:
@@ -47,7 +47,7 @@ def test_a_task_hides_the_methods_and_serves_its_images(web_client: httpx.Client
     assert len({c["id"] for c in candidates}) == len(candidates)
     # Nothing a participant receives names a method.
     text = response.text.lower()
-    for method in _manifest(survey_dir)["methods"]:  # type: ignore[union-attr]
+    for method in _manifest(survey_dir)["methods"]:
         assert method not in text
     for image in [task["content"], task["style"], *candidates]:
         fetched = web_client.get(image["url"])
@@ -70,7 +70,7 @@ def test_a_vote_counts_once_and_a_second_vote_on_the_item_is_refused(web_client:
     assert again.json()["detail"]["code"] == "already_voted"
 
     after = _results(web_client)
-    assert after["preference_votes"] == before["preference_votes"] + 1  # type: ignore[operator]
+    assert after["preference_votes"] == before["preference_votes"] + 1
     old, new = _method_rates(before, "preference"), _method_rates(after, "preference")
     picked_delta = {m: new[m][0] - old[m][0] for m in new}
     shown_delta = {m: new[m][1] - old[m][1] for m in new}
@@ -105,7 +105,7 @@ def test_simultaneous_double_votes_count_once(web_url: str) -> None:
         statuses = sorted(pool.map(post, range(6)))
     assert statuses == [201] + [409] * 5
     with httpx.Client(base_url=web_url) as client:
-        assert _results(client)["preference_votes"] == before + 1  # type: ignore[operator]
+        assert _results(client)["preference_votes"] == before + 1
 
 
 def test_bad_votes_get_clear_errors(web_client: httpx.Client) -> None:
@@ -157,7 +157,7 @@ def test_deception_votes_are_all_or_nothing_and_once_per_image(web_client: httpx
     assert mixed.json()["detail"]["code"] == "already_voted"
 
     after = _results(web_client)
-    assert after["deception_judgments"] == before["deception_judgments"] + 2  # type: ignore[operator]
+    assert after["deception_judgments"] == before["deception_judgments"] + 2
     remaining = web_client.get("/survey/api/deception/next", params={"count": 12}).json()
     offered = {t["item_id"] for t in remaining["tasks"]}
     assert not offered & {judgments[0]["item_id"], judgments[1]["item_id"]}
@@ -166,8 +166,8 @@ def test_deception_votes_are_all_or_nothing_and_once_per_image(web_client: httpx
 
 def test_results_carry_wilson_intervals_and_the_baseline_source(web_client: httpx.Client) -> None:
     results = _results(web_client)
-    assert results["deterministic_baseline"]["source"] == "ours_at_variation_0"  # type: ignore[index]
-    for method in results["methods"]:  # type: ignore[union-attr]
+    assert results["deterministic_baseline"]["source"] == "ours_at_variation_0"
+    for method in results["methods"]:
         for task in ("preference", "deception"):
             rate = method[task]
             if rate["trials"]:
