@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -31,9 +32,9 @@ STYLE_ID = "hokusai_great_wave"
 STYLE = REPO_ROOT / "data" / "eval" / "style" / f"{STYLE_ID}.jpg"
 
 
-def _wait(condition: object, timeout_s: float, what: str) -> None:
+def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError(what)
         time.sleep(0.05)
@@ -68,7 +69,7 @@ def _one_job(client: httpx.Client, content: bytes, max_side: int) -> dict[str, f
     }
 
 
-def _model_alone(runs: int, max_side: int) -> dict[str, float]:
+def _model_alone(runs: int, max_side: int) -> dict[str, float | str]:
     from PIL import Image
 
     from model.checkpoint import load_checkpoint
