@@ -198,3 +198,18 @@ def test_job_ids_are_random_uuid4_hex(client: httpx.Client) -> None:
     assert len(ids) == 3
     for job_id in ids:
         assert len(job_id) == 32 and job_id[12] == "4"  # the uuid4 version nibble
+
+
+def test_the_exif_orientation_of_the_upload_is_applied(client: httpx.Client) -> None:
+    from tests.app.sample_images import jpeg_rotated_by_exif
+
+    response = client.post(
+        "/stylize",
+        files={"content": ("phone.jpg", jpeg_rotated_by_exif(60, 20), "image/jpeg")},
+        data={"style_id": STYLE_A, "max_side": "64"},
+    )
+    assert response.status_code == 202, response.text
+    view = wait_for_job(client, response.json()["id"])
+    assert view["status"] == "finished", view
+    # Stored 60x20 with "rotate 90 degrees": the photo as shown is 20x60, and so is the result.
+    assert _image(client, view["result_urls"][0])[0].size == (20, 60)
