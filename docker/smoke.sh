@@ -16,6 +16,7 @@
 #     --trainer  also build the trainer image and run a two-step training in it
 #
 # Needs root (apt-get, dockerd, debootstrap) and PyPI plus a Debian mirror; builds run under `nice`.
+# VST_SMOKE_RESULT=PATH keeps a copy of the stylized PNG.
 # The CPU worker installs torch from PyPI (TORCH_CPU_INDEX_URL below), which is the CUDA build of ~5 GB,
 # because PyTorch's own CPU wheel index cannot be reached here: see docs/docker.md for the sizes this gives.
 set -euo pipefail
@@ -204,16 +205,23 @@ log "docker-compose up -d (redis, api, $workers CPU workers) on $api"
 compose_up=1
 start=$(date +%s)
 compose up -d --no-build --scale "worker-cpu=$workers" api worker-cpu 2>&1 | sed 's/^/    /'
+# Ready means: /readyz says so (Redis reachable, a worker with the model loaded), and every worker has
+# announced itself there.
+workers_ready() {
+    curl -fsS -o "$work_dir/readyz.json" "$api/readyz" 2>/dev/null &&
+        python3 -c 'import json, sys; sys.exit(len(json.load(open(sys.argv[1]))["workers"]) < int(sys.argv[2]))' \
+            "$work_dir/readyz.json" "$workers"
+}
 ready=0
 for _ in $(seq 180); do
-    if curl -fsS -o "$work_dir/readyz.json" "$api/readyz" 2>/dev/null; then ready=1; break; fi
+    if workers_ready; then ready=1; break; fi
     sleep 1
 done
 [[ $ready -eq 1 ]] || { curl -sS "$api/readyz" || true; echo; fail "the stack did not become ready in 180 s"; }
 log "stack ready in $(seconds_since "$start") s (GET /readyz: $(head -c 300 "$work_dir/readyz.json"))"
 running="$(compose ps -q worker-cpu | xargs -r docker inspect --format '{{.State.Running}}' | grep -c true || true)"
 [[ "$running" == "$workers" ]] || fail "expected $workers running workers, found $running"
-log "$running workers running (--scale worker-cpu=$workers)"
+log "$running worker containers running (--scale worker-cpu=$workers), all ready"
 
 # --- 5. one job through the API --------------------------------------------------------------------------
 style_image="$(find data/eval/style -maxdepth 1 -name '*.jpg' | sort | head -n 1)"
@@ -260,14 +268,29 @@ if abs(width / height - src_w / src_h) > 0.02:
 print(f"{width}x{height}")
 EOF
 )" || fail "the result is not the expected PNG"
+if [[ -n "${VST_SMOKE_RESULT:-}" ]]; then cp "$work_dir/result.png" "$VST_SMOKE_RESULT"; fi
 log "RESULT: job $job_id finished; PNG $png_size px, $(stat -c %s "$work_dir/result.png") bytes; submit-to-result $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s"
 timings="$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print({k: v for k, v in d.items() if "tim" in k or k.endswith(("_at", "_s", "_ms"))})' "$work_dir/job.json")"
 log "job timings reported by the API: $timings"
 
+# Each worker loaded the checkpoint exactly once, however many jobs it ran.
+for container in $(compose ps -q worker-cpu); do
+    loads="$(docker logs "$container" 2>&1 | grep -c 'loaded .*safetensors' || true)"
+    [[ "$loads" == "1" ]] || fail "worker $container logged $loads checkpoint loads, expected 1"
+done
+log "each worker loaded the checkpoint once: $(docker logs "$container" 2>&1 | grep -m1 -o 'loaded .*safetensors.*')"
+
+# SIGTERM (docker stop) is a warm shutdown: the workers leave cleanly, with exit code 0.
+compose stop -t 60 worker-cpu >/dev/null 2>&1
+codes="$(compose ps -q worker-cpu | xargs -r docker inspect --format '{{.State.ExitCode}}' | sort -u | tr '\n' ' ')"
+[[ "$codes" == "0 " ]] || fail "workers stopped with exit codes: $codes"
+log "workers stopped on SIGTERM with exit code 0"
+
 if [[ $trainer -eq 1 ]]; then
     log "trainer: two training steps on the bundled data"
     start=$(date +%s)
-    compose --profile train-cpu run --rm trainer-cpu train --steps 2 --batch 2 --limit 4 --short-side 64 \
-        --log-every 1 --save-every 2 --sample-every 0 --out runs/smoke 2>&1 | tail -n 5 | sed 's/^/    /'
+    compose --profile train-cpu run --rm trainer-cpu train --steps 2 --batch 2 --limit 4 \
+        --log-every 1 --sample-every 0 --out runs/smoke 2>&1 | tail -n 5 | sed 's/^/    /'
+    [[ ${PIPESTATUS[0]} -eq 0 ]] || fail "the trainer failed"
     log "trainer ran in $(seconds_since "$start") s"
 fi
