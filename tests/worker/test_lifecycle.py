@@ -74,7 +74,7 @@ def test_sigterm_is_a_warm_shutdown_that_finishes_the_current_job(own_stack: Sta
     worker = own_stack.start_worker(queue)
     _, base_url = own_stack.start_api(queue)
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        job_id = _sleep_job(own_stack, queue, seconds=3, retries=0)
+        job_id = _sleep_job(own_stack, queue, seconds=5, retries=0)
         wait_until(lambda: _status(client, job_id) == "started", 60, "the job to start")
         worker.signal(signal.SIGTERM)
         # Readiness is withdrawn at once: this worker takes no new job.
@@ -88,7 +88,7 @@ def test_a_job_whose_worker_was_killed_is_retried_by_the_next_worker(own_stack: 
     worker = own_stack.start_worker(queue)
     _, base_url = own_stack.start_api(queue)
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        job_id = _sleep_job(own_stack, queue, seconds=2, retries=1)
+        job_id = _sleep_job(own_stack, queue, seconds=5, retries=1)
         wait_until(lambda: _status(client, job_id) == "started", 60, "the job to start")
         worker.process.kill()
         worker.wait()
