@@ -76,9 +76,13 @@ def _spawn(name: str, args: list[str], env: dict[str, str], log_path: Path) -> C
     return Child(name=name, process=process, log_path=log_path)
 
 
+# The service is local: never send its health checks through an HTTP proxy from the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _get(url: str) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with _DIRECT.open(url, timeout=2) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)

@@ -27,17 +27,24 @@ def _answers(url: str) -> bool:
 def test_vst_serve_runs_the_service_and_stops_everything_on_ctrl_c(tiny_checkpoint: Path, tmp_path: Path) -> None:
     port = free_port()
     env = clean_env({"VST_CHECKPOINT": str(tiny_checkpoint), "VST_RUN_DIR": str(tmp_path), "VST_TORCH_THREADS": "1"})
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    console = tmp_path / "console.txt"
+    with console.open("w") as out:
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base_url = f"http://127.0.0.1:{port}"
+
+    def announced_ready() -> bool:
+        assert runner.poll() is None, console.read_text()
+        return "Ready:" in console.read_text()
+
     try:
-        wait_until(lambda: runner.poll() is None and _answers(f"{base_url}/readyz"), 180, "vst serve to be ready")
+        wait_until(announced_ready, 180, "vst serve to say it is ready")
+        assert _answers(f"{base_url}/readyz")
         with httpx.Client(base_url=base_url, timeout=30) as client:
             job = client.post(
                 "/stylize",
@@ -48,7 +55,8 @@ def test_vst_serve_runs_the_service_and_stops_everything_on_ctrl_c(tiny_checkpoi
             assert wait_for_job(client, job.json()["id"])["status"] == "finished"
     finally:
         runner.send_signal(signal.SIGINT)
-        output, _ = runner.communicate(timeout=120)
+        runner.wait(timeout=120)
+    output = console.read_text()
     assert runner.returncode == 0, output
     for line in ("Redis:", "Worker 1:", "API:", "Ready:", "Stopped."):
         assert line in output, output
