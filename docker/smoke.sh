@@ -86,6 +86,7 @@ trap 'exit 130' INT TERM
 
 # --- 1. the engine ---------------------------------------------------------------------------------------
 [[ $(id -u) -eq 0 ]] || fail "run as root (apt-get, dockerd and debootstrap need it)"
+[[ -f checkpoints/vst-default.safetensors ]] || fail "checkpoints/vst-default.safetensors is missing: the worker image carries it"
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
@@ -140,7 +141,7 @@ build() {  # build IMAGE DOCKERFILE [ARGS...]
     start=$(date +%s)
     if ! DOCKER_BUILDKIT=1 nice -n 10 "$build_cli" build --progress=plain \
         --secret "id=pip_ca,src=$ca_bundle" \
-        --build-arg "BASE_IMAGE=$base_image" \
+        --build-arg "BASE_IMAGE=$base_image" --label vst.smoke=1 \
         -f "$dockerfile" -t "$image" "$@" . >"$work_dir/build.log" 2>&1; then
         tail -n 40 "$work_dir/build.log"
         fail "building $image"
@@ -158,6 +159,8 @@ if [[ $trainer -eq 1 ]]; then
         --build-arg TORCH_VARIANT=cpu --build-arg "TORCH_CPU_INDEX_URL=$torch_index"
     images+=("$trainer_image")
 fi
+# A rebuild moves the tag and leaves the previous image dangling: drop those of this script only.
+docker image prune -f --filter label=vst.smoke=1 >/dev/null
 
 # --- 3. what went into the images ------------------------------------------------------------------------
 for image in "$api_image" "$worker_image"; do
@@ -289,7 +292,7 @@ log "workers stopped on SIGTERM with exit code 0"
 if [[ $trainer -eq 1 ]]; then
     log "trainer: two training steps on the bundled data"
     start=$(date +%s)
-    compose --profile train-cpu run --rm trainer-cpu train --steps 2 --batch 2 --limit 4 \
+    compose --profile train-cpu run -T --rm trainer-cpu train --steps 2 --batch 2 --limit 4 \
         --log-every 1 --sample-every 0 --out runs/smoke 2>&1 | tail -n 5 | sed 's/^/    /'
     [[ ${PIPESTATUS[0]} -eq 0 ]] || fail "the trainer failed"
     log "trainer ran in $(seconds_since "$start") s"
