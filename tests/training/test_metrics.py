@@ -1,0 +1,67 @@
+"""Evaluation metrics against their formulas."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from training import metrics
+
+
+def test_sobel_magnitude_of_a_vertical_edge() -> None:
+    image = torch.zeros(1, 3, 5, 6)
+    image[..., 3:] = 1.0  # a vertical step between columns 2 and 3
+    magnitude = metrics.sobel_magnitude(image)[0, 0]  # (3, 4)
+    # Sobel-x over a unit step gives 1 + 2 + 1 = 4 in the two columns that straddle it, 0 elsewhere.
+    torch.testing.assert_close(magnitude[:, 1:3], torch.full((3, 2), 4.0), atol=1e-5, rtol=0)
+    torch.testing.assert_close(magnitude[:, [0, 3]], torch.zeros(3, 2))
+
+
+def test_pearson_by_hand() -> None:
+    assert metrics.pearson(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 4.0, 6.0])) == pytest.approx(1.0)
+    assert metrics.pearson(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([3.0, 2.0, 1.0])) == pytest.approx(-1.0)
+    assert metrics.pearson(torch.tensor([1.0, 1.0]), torch.tensor([1.0, 2.0])) == 0.0
+
+
+def test_edge_correlation_is_one_for_the_same_image_and_resizes() -> None:
+    torch.manual_seed(0)
+    image = torch.rand(1, 3, 16, 16)
+    assert metrics.edge_correlation(image, image) == pytest.approx(1.0)
+    assert -1.0 <= metrics.edge_correlation(image, torch.rand(1, 3, 32, 32)) <= 1.0
+
+
+def test_color_histogram_distance_extremes() -> None:
+    black, white = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    assert metrics.color_histogram_distance(black, black) == pytest.approx(0.0)
+    assert metrics.color_histogram_distance(black, white) == pytest.approx(1.0)
+    half = torch.cat([black[..., :2], white[..., 2:]], dim=-1)  # half the pixels black
+    assert metrics.color_histogram_distance(half, black) == pytest.approx(0.5)
+
+
+def test_pairwise_diversity_by_hand() -> None:
+    a, b, c = (torch.full((1, 3, 2, 2), v) for v in (0.0, 0.1, 0.3))
+    # Pairs differ by 0.1, 0.3, 0.2 -> mean 0.2 -> 51 grey levels.
+    assert metrics.pairwise_diversity([a, b, c]) == pytest.approx(51.0, rel=1e-5)
+    with pytest.raises(ValueError):
+        metrics.pairwise_diversity([a])
+
+
+def test_sweep_smoothness_by_hand() -> None:
+    frames = [torch.full((1, 3, 2, 2), v / 255.0) for v in (0.0, 10.0, 20.0, 50.0)]
+    result = metrics.sweep_smoothness(frames)
+    assert result["max_step"] == pytest.approx(30.0, rel=1e-5)
+    assert result["mean_step"] == pytest.approx(50.0 / 3, rel=1e-5)
+    assert result["max_over_path"] == pytest.approx(30.0 / 50.0, rel=1e-5)
+    assert result["max_over_mean"] == pytest.approx(1.8, rel=1e-5)
+
+
+def test_content_and_style_distance_use_the_losses() -> None:
+    torch.manual_seed(1)
+    feats_a = [torch.rand(1, 2, 4, 4), torch.rand(1, 3, 2, 2)]
+    feats_b = [torch.rand(1, 2, 4, 4), torch.rand(1, 3, 2, 2)]
+    expected_content = float(((feats_a[-1] - feats_b[-1]) ** 2).mean())
+    assert metrics.content_distance(feats_a, feats_b) == pytest.approx(expected_content)
+    assert metrics.style_distance(feats_a, feats_a) == pytest.approx(0.0)
+    assert not math.isclose(metrics.style_distance(feats_a, feats_b), 0.0)

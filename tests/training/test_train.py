@@ -1,0 +1,102 @@
+"""The training loop: it learns (a tiny batch overfits), writes its files, and resumes at the right step."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import torch
+from PIL import Image
+from safetensors import safe_open
+
+from model.checkpoint import load_checkpoint
+from model.inference import Stylizer
+from tests.conftest import DATA
+from tests.tiny_model import TINY_CONFIG, tiny_model
+from training.objective import LossNorms, compute_losses, estimate_norms
+from training.options import LossWeights, TrainOptions
+from training.train import train
+
+TINY_MODEL_OPTIONS = {"latent_dim": 8, "widths": (4, 8, 8), "residual_blocks": 1}
+
+
+def test_a_tiny_batch_overfits() -> None:
+    torch.manual_seed(0)
+    model = tiny_model()
+    model.train()
+    contents = torch.rand(4, 3, 32, 32)
+    styles = torch.rand(2, 3, 32, 32)
+    norms = estimate_norms(model, contents, torch.cat([styles, styles]))
+    weights = LossWeights(kl=0.0, triplet=0.0)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    generator = torch.Generator().manual_seed(0)
+    losses = []
+    for step in range(60):
+        optimizer.zero_grad()
+        loss, terms, outputs = compute_losses(model, contents, styles, weights, norms, step, generator)
+        loss.backward()
+        optimizer.step()
+        losses.append(terms["loss"])
+    assert outputs.shape == contents.shape
+    assert losses[-1] < 0.6 * losses[0], losses[::10]
+
+
+def test_norms_are_positive_and_loss_terms_start_near_one() -> None:
+    torch.manual_seed(1)
+    model = tiny_model()
+    norms = estimate_norms(model, torch.rand(4, 3, 32, 32), torch.rand(4, 3, 32, 32))
+    assert min(norms.content, norms.style, norms.mean_std) > 0
+    unit = LossNorms()
+    assert unit.content == unit.style == unit.mean_std == 1.0
+    assert TINY_CONFIG.latent_dim == TINY_MODEL_OPTIONS["latent_dim"]
+
+
+def _options(out: Path, steps: int, resume: bool = False) -> TrainOptions:
+    return TrainOptions(
+        content=str(DATA / "train" / "content"),
+        style=str(DATA / "train" / "style"),
+        limit=6,
+        out=str(out),
+        steps=steps,
+        batch=2,
+        content_sizes=(32, 48),
+        style_sizes=(32, 48),
+        short_side=64,
+        loss_network="tiny",
+        allow_random_loss_network=True,
+        device="cpu",
+        resume=resume,
+        log_every=1,
+        sample_every=2,
+        save_every=2,
+        model=TINY_MODEL_OPTIONS,
+    )
+
+
+def _state_step(path: Path) -> int:
+    with safe_open(str(path), framework="pt") as handle:
+        return int(handle.metadata()["step"])
+
+
+def test_training_writes_its_files_and_resumes_at_the_right_step(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    model_path = train(_options(out, steps=4))
+    assert _state_step(out / "train_state.safetensors") == 4
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+    model, provenance = load_checkpoint(model_path)
+    assert provenance["steps"] == 4
+    assert provenance["loss_network"] == "tiny"
+    assert set(provenance["loss_weights"]) >= {"content", "style", "kl", "triplet"}
+    stylizer = Stylizer(model)
+    code = stylizer.encode_style(Image.new("RGB", (16, 16), (10, 200, 10)))
+    assert stylizer.stylize(Image.new("RGB", (20, 12), (200, 30, 30)), [code])[0].size == (20, 12)
+
+    train(_options(out, steps=6, resume=True))
+    assert _state_step(out / "train_state.safetensors") == 6
+    with open(out / "metrics.csv") as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle)]
+    assert steps == [0, 1, 2, 3, 4, 5]
+    _, provenance = load_checkpoint(model_path)
+    assert provenance["steps"] == 6
+    json.dumps(provenance)  # JSON-safe all the way down
