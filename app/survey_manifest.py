@@ -73,6 +73,11 @@ class DeceptionItem(BaseModel):
     id: ItemId
     image: ImageId
     method: MethodId
+    group: str = Field(
+        default="",
+        max_length=40,
+        description="Items of one group (stylizations of the same photo and painting) are not shown together.",
+    )
 
 
 class SurveyManifest(BaseModel):

@@ -306,9 +306,24 @@ class SurveyStore:
         voted = self._voted(loaded, participant)
         open_items = [item for item in loaded.manifest.deception if f"d:{item.id}" not in voted]
         total = len(loaded.deception)
-        chosen = self._random.sample(open_items, min(count, len(open_items)))
+        chosen = self._spread(open_items, count)
         tasks = [DeceptionTask(item_id=item.id, image=_image(item.image)) for item in chosen]
         return DeceptionNext(tasks=tasks, done=total - len(open_items), total=total)
+
+    def _spread(self, items: list[DeceptionItem], count: int) -> list[DeceptionItem]:
+        """A random batch with one item per group where possible: three stylizations of the same photo
+        side by side would tell a participant which images were made from a photo."""
+        shuffled = self._random.sample(items, len(items))
+        chosen: list[DeceptionItem] = []
+        groups: set[str] = set()
+        for item in shuffled:
+            if len(chosen) < count and (not item.group or item.group not in groups):
+                chosen.append(item)
+                groups.add(item.group)
+        for item in shuffled:
+            if len(chosen) < count and item not in chosen:
+                chosen.append(item)
+        return chosen
 
     def vote_deception(self, participant: str, vote: DeceptionVote) -> VoteReceipt:
         loaded = self.require()

@@ -177,7 +177,7 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
 
     available = ["ours_v0", "ours_v1"] + (["deterministic"] if baseline else []) + (["gatys"] if has_gatys else [])
     preference: list[PreferenceItem] = []
-    stylizations: list[tuple[str, str]] = []  # (image id, method)
+    stylizations: list[tuple[str, str, str]] = []  # (image id, method, group)
     for index, (ci, si) in enumerate(pairs):
         log(f"pair {index + 1}/{len(pairs)}: {content_paths[ci].name} x {style_paths[si].name}")
         made: dict[str, Image.Image] = {}
@@ -205,7 +205,7 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
             )
             made["gatys"] = tensor_to_image(optimised)
         ids = {method: writer.save(image) for method, image in made.items()}
-        stylizations += [(image_id, method) for method, image_id in ids.items()]
+        stylizations += [(image_id, method, f"pair{index}") for method, image_id in ids.items()]
         chosen = candidate_methods(available, index)
         preference.append(
             PreferenceItem(
@@ -220,10 +220,13 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
     unused = all_styles[len(style_paths) :]
     want = options.reals if options.reals is not None else len(pairs)
     real_paths = (unused + style_paths)[:want]
-    reals = [(writer.save(open_rgb(p, options.max_side)), REAL_PAINTING) for p in real_paths]
+    reals = [(writer.save(open_rgb(p, options.max_side)), REAL_PAINTING, f"real{k}") for k, p in enumerate(real_paths)]
     mixed = stylizations + reals
     rng.shuffle(mixed)
-    deception = [DeceptionItem(id=f"d{k}", image=image_id, method=method) for k, (image_id, method) in enumerate(mixed)]
+    deception = [
+        DeceptionItem(id=f"d{k}", image=image_id, method=method, group=group)
+        for k, (image_id, method, group) in enumerate(mixed)
+    ]
 
     checkpoint_path = options.checkpoint or DEFAULT_CHECKPOINT
     if baseline is not None:

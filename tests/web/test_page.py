@@ -172,3 +172,10 @@ def test_the_page_fits_a_phone_screen(page: Page) -> None:
     for selector in ("#stylize-button", "#sweep-button", "#content-drop", "#selected input.weight >> nth=1"):
         box = page.locator(selector).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, selector
+    # One column, in the order of the steps.
+    tops = []
+    for card in ("#photo-card", "#styles-card", "#options-card", "#results-card"):
+        box = page.locator(card).bounding_box()
+        assert box is not None
+        tops.append(box["y"])
+    assert tops == sorted(tops)

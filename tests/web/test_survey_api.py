@@ -196,3 +196,14 @@ def test_without_a_survey_set_the_survey_says_how_to_prepare_one(empty_survey_ur
         page = client.get("/survey")
         assert page.status_code == 200
         assert "text/html" in page.headers["content-type"]
+
+
+def test_a_deception_batch_keeps_stylizations_of_one_photo_apart(web_url: str, survey_dir: Path) -> None:
+    group_of = {item["id"]: item["group"] for item in _manifest(survey_dir)["deception"]}
+    groups = set(group_of.values())
+    assert len(groups) < len(group_of)  # several stylizations per photo and painting
+    with httpx.Client(base_url=web_url) as new_participant:
+        batch = new_participant.get("/survey/api/deception/next", params={"count": len(groups)}).json()
+    chosen = [group_of[task["item_id"]] for task in batch["tasks"]]
+    assert len(chosen) == len(groups)
+    assert len(set(chosen)) == len(chosen)
