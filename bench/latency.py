@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -106,6 +107,7 @@ def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
             peer.stylize(content, styles[0], side)
             peer.stylize_cached(content, vectors[0], side)
         times: dict[str, list[float]] = {m: [] for m in METHODS}
+        per_image: list[dict[str, list[float]]] = [{OURS_CACHED: [], PEER: []} for _ in resized]
         for repeat in range(args.repeats):
             for index, content in enumerate(resized):
                 k = index % len(styles)
@@ -120,6 +122,8 @@ def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
                     steps.reverse()  # neither method always runs first
                 measured = {name: timed(call) for name, call in steps}
                 times[OURS_CACHED].append(measured[OURS_CACHED])
+                per_image[index][OURS_CACHED].append(measured[OURS_CACHED])
+                per_image[index][PEER].append(measured[PEER])
                 times[OURS_WITH_STYLE].append(measured[OURS_CACHED] + measured["ours_encode"])
                 times[PEER].append(measured[PEER])
                 times[PEER_CACHED].append(measured[PEER_CACHED])
@@ -127,6 +131,15 @@ def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
         results[str(side)] = {
             "output_sizes": [f"{w}x{h}" for w, h in sizes],
             "methods": {m: benchlib.summarize(times[m]) for m in METHODS},
+            # Ours scales with the pixel count; the peer always computes 384x384 and resizes.
+            "per_image": [
+                {
+                    "size": f"{content.width}x{content.height}",
+                    "ours_cached_median_s": round(statistics.median(per_image[i][OURS_CACHED]), 5),
+                    "peer_median_s": round(statistics.median(per_image[i][PEER]), 5),
+                }
+                for i, content in enumerate(resized)
+            ],
             "load_average_after": benchlib.load_average(),
         }
         print(f"  {side} px done, load {benchlib.load_average()}", file=sys.stderr, flush=True)
