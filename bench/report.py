@@ -183,8 +183,8 @@ def speed_section(
         "Kept because each measurably helps (tables below). Tried and not kept: `torch.compile` of the packed "
         "generator (no gain at 512 px on this CPU, plus tens of seconds of compilation per new image shape) "
         "and int8 (onednn int8 convs halve the residual convs' time, but the brief requires outputs within "
-        "float tolerance, and int8 activations are not). Micro-batching in the worker is not needed for "
-        "speed on the CPU (see the GPU section and the report).",
+        "float tolerance, and int8 activations are not). Micro-batching in the worker: see the GPU section "
+        "for its effect on this CPU.",
         "",
     ]
     if levers:
@@ -393,17 +393,40 @@ def quality_section(quality: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def gpu_section(gpu: dict[str, Any] | None) -> list[str]:
+def cpu_batching(smoke: dict[str, Any] | None) -> list[str]:
+    if smoke is None:
+        return []
+    lines = [
+        "Micro-batching on this CPU (the same script with `--device cpu`: "
+        f"`{smoke['command']}`, load {load_note(smoke['machine']['load_average_1_5_15'])}):",
+        "",
+        "| dtype | batch | images/s at 512x512 |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {r['dtype']} | {r['batch']} | {r['images_per_s']} |" for r in smoke["rows"]]
+    return lines + [
+        "",
+        "The convolutions already run at the CPU's bf16 peak for one image, so a batch has little to amortise "
+        "here; on a GPU, batching is what fills the device.",
+        "",
+    ]
+
+
+def gpu_section(gpu: dict[str, Any] | None, smoke: dict[str, Any] | None) -> list[str]:
     lines = ["## 6. GPU", ""]
     if gpu is None:
-        return lines + [
-            "**Not measured**: this machine has no CUDA device. `python bench/gpu_throughput.py` measures images "
-            "per second at 512x512 with batches of 1-32 in fp32, bf16 and fp16 (the packed generator; "
-            "instance norm via group_norm for batches), counts FLOPs with torch.utils.flop_counter and reports "
-            "the share of the device's dense peak (`--peak-tflops`, or a table for H100/H200/A100/L4). It "
-            "writes docs/bench/gpu.json and gpu.png; `--device cpu` runs it as a smoke test.",
-            "",
-        ]
+        return (
+            lines
+            + cpu_batching(smoke)
+            + [
+                "**Not measured**: this machine has no CUDA device. `python bench/gpu_throughput.py` measures images "
+                "per second at 512x512 with batches of 1-32 in fp32, bf16 and fp16 (the packed generator; "
+                "instance norm via group_norm for batches), counts FLOPs with torch.utils.flop_counter and reports "
+                "the share of the device's dense peak (`--peak-tflops`, or a table for H100/H200/A100/L4). It "
+                "writes docs/bench/gpu.json and gpu.png; `--device cpu` runs it as a smoke test.",
+                "",
+            ]
+        )
     lines += [
         f"Command: `{gpu['command']}` on {gpu['device']}: {gpu['what']}.",
         "",
@@ -415,7 +438,7 @@ def gpu_section(gpu: dict[str, Any] | None) -> list[str]:
             f"| {r['dtype']} | {r['batch']} | {r['images_per_s']} | {r['gflop_per_image']} | {r['achieved_tflops']} "
             f"| {r['percent_of_peak']} |"
         )
-    return lines + ["", "![gpu](bench/gpu.png)", ""]
+    return lines + ["", "![gpu](bench/gpu.png)", ""] + cpu_batching(smoke)
 
 
 def commands_section() -> list[str]:
@@ -433,6 +456,7 @@ def commands_section() -> list[str]:
         "python bench/load/run_load.py                       # 4: one-job overhead + locust, 1 and 2 workers",
         "python bench/quality.py                             # 5: quality (Gatys makes it slow: ~30+ min)",
         "python bench/gpu_throughput.py                      # 6: only where CUDA exists",
+        "python bench/gpu_throughput.py --device cpu --batches 1 2 4 --dtypes bfloat16   # batching on the CPU",
         "python bench/report.py                              # this page, from docs/bench/*.json",
         "```",
         "",
@@ -455,6 +479,7 @@ def main() -> int:
     load_test = load(args.bench, "load.json")
     quality = load(args.bench, "quality.json")
     gpu = load(args.bench, "gpu.json")
+    smoke = load(args.bench, "gpu_smoke_cpu.json")
     sources = [s for s in (latency, levers, load_test, quality) if s]
     if not sources:
         print("no results in docs/bench/: run the bench scripts first (see bench/run_all.sh)", file=sys.stderr)
@@ -487,7 +512,7 @@ def main() -> int:
         + verdict_section(latency, levers)
         + service_section(load_test, overhead)
         + quality_section(quality)
-        + gpu_section(gpu)
+        + gpu_section(gpu, smoke)
         + commands_section()
     )
     args.page.write_text("\n".join(page))

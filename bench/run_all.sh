@@ -21,5 +21,6 @@ $PY bench/speed_levers.py --default-allocator
 $PY bench/load/run_load.py
 $PY bench/quality.py
 $PY bench/gpu_throughput.py
+$PY bench/gpu_throughput.py --device cpu --batches 1 2 4 --dtypes bfloat16
 $PY bench/report.py
 uptime
