@@ -417,7 +417,6 @@ def gpu_section(gpu: dict[str, Any] | None, smoke: dict[str, Any] | None) -> lis
     if gpu is None:
         return (
             lines
-            + cpu_batching(smoke)
             + [
                 "**Not measured**: this machine has no CUDA device. `python bench/gpu_throughput.py` measures images "
                 "per second at 512x512 with batches of 1-32 in fp32, bf16 and fp16 (the packed generator; "
@@ -426,6 +425,7 @@ def gpu_section(gpu: dict[str, Any] | None, smoke: dict[str, Any] | None) -> lis
                 "writes docs/bench/gpu.json and gpu.png; `--device cpu` runs it as a smoke test.",
                 "",
             ]
+            + cpu_batching(smoke)
         )
     lines += [
         f"Command: `{gpu['command']}` on {gpu['device']}: {gpu['what']}.",
