@@ -67,6 +67,9 @@ def style_statistics(features: list[torch.Tensor]) -> torch.Tensor:
     return statistics_vector([VF.calc_mean_std(f) for f in features])
 
 
+INITIAL_LOGVAR = -6.0
+
+
 class StyleEncoder(nn.Module):
     """E_s: frozen VGG statistics -> MLP -> (mu, logvar) of a Gaussian style code."""
 
@@ -81,6 +84,14 @@ class StyleEncoder(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(config.style_hidden, 2 * config.latent_dim),
         )
+        # Start nearly deterministic (sigma ~ 0.05). With sigma ~ 1 at initialisation the sampled codes are
+        # mostly noise, the decoder learns to ignore them and every style decodes to the same average
+        # style (posterior collapse, seen in a first run). The KL term then grows sigma only where the
+        # decoder can afford it.
+        head = self.mlp[-1]
+        with torch.no_grad():
+            head.weight[config.latent_dim :].mul_(0.1)
+            head.bias[config.latent_dim :].fill_(INITIAL_LOGVAR)
 
     def encode_statistics(self, stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """stats: (B, S) from :func:`style_statistics` -> mu, logvar: (B, D) each."""

@@ -1,0 +1,84 @@
+"""Training report figures: the loss curves of a run, its latest sample grid, and a JSON summary.
+
+``python -m training.report --run runs/default --out docs/training`` writes ``loss_curve.png``,
+``samples_latest.png`` and ``run_summary.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+from pathlib import Path
+
+from training.train import checkpoint_summary
+
+TERMS = ("loss", "content", "style", "mean_std", "triplet", "kl")
+
+
+def read_metrics(path: Path) -> dict[str, list[float]]:
+    """metrics.csv -> column lists. Rows repeated by a resume (same step logged twice) keep the last."""
+    rows: dict[int, dict[str, str]] = {}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            rows[int(row["step"])] = row
+    ordered = [rows[step] for step in sorted(rows)]
+    return {key: [float(r[key]) for r in ordered] for key in ordered[0]} if ordered else {}
+
+
+def smooth(values: list[float], window: int) -> list[float]:
+    """Trailing moving average, so that the noisy per-step losses show their trend."""
+    out, total = [], 0.0
+    for index, value in enumerate(values):
+        total += value
+        if index >= window:
+            total -= values[index - window]
+        out.append(total / min(index + 1, window))
+    return out
+
+
+def plot_losses(columns: dict[str, list[float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6), sharex=True)
+    steps = columns["step"]
+    for axis, term in zip(axes.flat, TERMS, strict=True):
+        if term not in columns:
+            continue
+        axis.plot(steps, columns[term], color="#bbbbbb", linewidth=0.6, label="logged")
+        axis.plot(steps, smooth(columns[term], 10), color="#1f5fa8", linewidth=1.5, label="moving average")
+        axis.set_title(term if term != "loss" else "total (weighted)")
+        axis.grid(alpha=0.3)
+    for axis in axes[-1]:
+        axis.set_xlabel("step")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle("Training losses (content, style and mean/std normalised to about 1 at the start)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run", type=Path, default=Path("runs/default"))
+    parser.add_argument("--out", type=Path, default=Path("docs/training"))
+    args = parser.parse_args()
+    columns = read_metrics(args.run / "metrics.csv")
+    plot_losses(columns, args.out / "loss_curve.png")
+    grids = sorted((args.run / "samples").glob("step_*.png"))
+    if grids:
+        shutil.copy(grids[-1], args.out / "samples_latest.png")
+    summary = checkpoint_summary(args.run / "model.safetensors")
+    tail = {term: sum(columns[term][-20:]) / len(columns[term][-20:]) for term in TERMS if term in columns}
+    summary["last_20_logged_means"] = tail
+    (args.out / "run_summary.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps({"steps": summary.get("steps"), "hours": summary.get("train_seconds", 0) / 3600, **tail}))
+
+
+if __name__ == "__main__":
+    main()
