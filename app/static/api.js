@@ -26,11 +26,37 @@ async function errorFrom(response) {
   return new ApiError(response.status, code, message);
 }
 
+// A server started with VST_API_KEYS wants a key on every API request; the page keeps it in this
+// browser's localStorage and sends it as X-API-Key. Without keys on the server, none is needed.
+const KEY_STORAGE = "vst-api-key";
+
+export function apiKey() {
+  try {
+    return localStorage.getItem(KEY_STORAGE) || "";
+  } catch {
+    return ""; // storage disabled: the key lives only as long as the page
+  }
+}
+
+export function setApiKey(key) {
+  try {
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+  } catch {
+    // Storage disabled: nothing to keep.
+  }
+}
+
+export const needsKey = (error) => error instanceof ApiError && error.status === 401;
+
 // fetch() that throws ApiError for 4xx/5xx and for a server that cannot be reached.
 export async function request(url, options = {}) {
+  const headers = new Headers(options.headers || {});
+  const key = apiKey();
+  if (key) headers.set("X-API-Key", key);
   let response;
   try {
-    response = await fetch(url, { credentials: "same-origin", ...options });
+    response = await fetch(url, { credentials: "same-origin", ...options, headers });
   } catch {
     throw new ApiError(0, "network_error", "cannot reach the server; check that it is running");
   }
@@ -55,6 +81,21 @@ export async function postJson(url, body) {
 
 export async function postForm(url, form) {
   return (await request(url, { method: "POST", body: form, headers: { Accept: "application/json" } })).json();
+}
+
+// An <img> cannot send a header: with a key, images are fetched with it and shown from a blob URL.
+export async function imageSource(url) {
+  if (!apiKey()) return url;
+  const blob = await (await request(url)).blob();
+  return URL.createObjectURL(blob);
+}
+
+export function showImage(image, url) {
+  if (!apiKey()) {
+    image.src = url;
+    return Promise.resolve();
+  }
+  return imageSource(url).then((source) => { image.src = source; }, () => { image.alt += " (could not be loaded)"; });
 }
 
 // Shows an error (or clears the box with null) in an element with role="alert".

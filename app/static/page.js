@@ -1,5 +1,7 @@
 // The stylize page: a photo, styles from the gallery or uploaded, weights, options, a job and its results.
-import { ApiError, getJson, percent, postForm, request, showError, sleep } from "./api.js";
+import {
+  ApiError, apiKey, getJson, imageSource, needsKey, percent, postForm, request, setApiKey, showError, showImage, sleep,
+} from "./api.js";
 
 const MAX_STYLES = 8;
 const DEFAULT_WEIGHT = 50;
@@ -15,7 +17,29 @@ const state = {
 
 function fail(error) {
   showError($("message"), error);
+  if (needsKey(error)) showKeyForm();
   if (error) $("message").scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+// --- API key (only for a server started with VST_API_KEYS) ---------------------------------------
+
+function showKeyForm() {
+  $("key-form").classList.remove("hidden");
+  $("api-key").value = apiKey();
+}
+
+function wireKeyForm() {
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    setApiKey($("api-key").value.trim());
+    fail(null);
+    loadGallery();
+  });
+  $("forget-key").addEventListener("click", () => {
+    setApiKey("");
+    $("api-key").value = "";
+  });
+  if (apiKey()) showKeyForm();
 }
 
 // --- Service status ------------------------------------------------------------------------------
@@ -77,9 +101,9 @@ function styleButton(style) {
   button.setAttribute("aria-pressed", "false");
   button.title = style.artist ? `${style.title} — ${style.artist}` : style.title;
   const image = document.createElement("img");
-  image.src = style.image_url;
   image.alt = style.title;
   image.loading = "lazy";
+  showImage(image, style.image_url);
   const caption = document.createElement("span");
   caption.textContent = style.title;
   button.append(image, caption);
@@ -92,6 +116,7 @@ async function loadGallery() {
   try {
     const { styles } = await getJson("/styles");
     gallery.textContent = "";
+    state.styles.clear();
     for (const style of styles) {
       state.styles.set(style.id, style);
       gallery.append(styleButton(style));
@@ -137,8 +162,8 @@ function renderSelection() {
   state.selected.forEach((entry, k) => {
     const item = document.createElement("li");
     const image = document.createElement("img");
-    image.src = entry.style.image_url;
     image.alt = "";
+    showImage(image, entry.style.image_url);
     const title = document.createElement("span");
     title.className = "title";
     title.textContent = entry.style.title;
@@ -329,14 +354,18 @@ function resultFigure(url, caption, downloadName) {
   const figure = document.createElement("figure");
   figure.className = "result";
   const image = document.createElement("img");
-  image.src = url;
   image.alt = caption;
   const figcaption = document.createElement("figcaption");
   const label = document.createElement("span");
   label.textContent = caption;
   const link = document.createElement("a");
-  link.href = url;
   link.download = downloadName;
+  if (apiKey()) {
+    // The key cannot ride on an <img> or a link: both show the bytes fetched with it.
+    imageSource(url).then((source) => { image.src = link.href = source; }, fail);
+  } else {
+    image.src = link.href = url;
+  }
   link.textContent = "Download";
   figcaption.append(label, link);
   figure.append(image, figcaption);
@@ -381,6 +410,7 @@ function renderResults(job, view) {
 // --- Start ---------------------------------------------------------------------------------------
 
 function main() {
+  wireKeyForm();
   wireContent();
   wireOptions();
   $("style-upload").addEventListener("change", (event) => {
