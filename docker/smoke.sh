@@ -4,21 +4,23 @@
 #   1. start dockerd if none runs (installing docker.io and docker-compose from Debian if missing);
 #   2. build a local Debian base image (debootstrap + docker import, docker/build-base.sh);
 #   3. build the redis, api and worker (CPU variant) images on that base, pip trusting the host's CA
-#      bundle through a BuildKit secret, and check that nothing of the host leaked into them;
-#   4. docker-compose up -d: redis, the api and two CPU workers;
-#   5. stylize one bundled photo through the API (POST /stylize, poll /jobs/{id}, GET the result) and
-#      check that the answer is a PNG of the expected size;
+#      bundle through a BuildKit secret; check that api and worker run as uid 10001, that the api has no
+#      torch, and that no layer holds a host path or a CA certificate only the host trusts;
+#   4. docker-compose up -d: redis, the api and two CPU workers (--scale), until /readyz lists both;
+#   5. stylize one bundled photo through the API (POST /stylize, poll /jobs/{id}, GET the result), check
+#      that the answer is a PNG of the expected size and print its size and the time taken; check that
+#      each worker loaded the checkpoint once and that SIGTERM stops the workers with exit code 0;
 #   6. tear everything down (also on failure): containers, network, volumes, and dockerd if it started it.
 #
 #   docker/smoke.sh [--clean] [--rmi] [--trainer]
 #     --clean    remove this script's images (and the base) first, so everything is built from nothing
 #     --rmi      remove the images at the end too
-#     --trainer  also build the trainer image and run a two-step training in it
+#     --trainer  also build the trainer image and run two training steps in it
 #
 # Needs root (apt-get, dockerd, debootstrap) and PyPI plus a Debian mirror; builds run under `nice`.
 # VST_SMOKE_RESULT=PATH keeps a copy of the stylized PNG.
-# The CPU worker installs torch from PyPI (TORCH_CPU_INDEX_URL below), which is the CUDA build of ~5 GB,
-# because PyTorch's own CPU wheel index cannot be reached here: see docs/docker.md for the sizes this gives.
+# The CPU worker installs torch from PyPI (TORCH_CPU_INDEX_URL below), which is the CUDA build (5.6 GiB of
+# image), because PyTorch's own CPU wheel index cannot be reached here: see docs/docker.md.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -30,7 +32,7 @@ for arg in "$@"; do
         --clean) clean=1 ;;
         --rmi) rmi=1 ;;
         --trainer) trainer=1 ;;
-        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "smoke.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
@@ -187,14 +189,21 @@ for image in "${images[@]}"; do
     if docker history --no-trunc --format '{{.CreatedBy}}' "$image" | grep -q -F -e "$repo_root" -e "$ca_bundle"; then
         fail "$image's history names a host path"
     fi
-    if [[ -s "$work_dir/host-only-lines.txt" ]]; then
-        container="$(docker create "$image")"
-        leaked="$(docker export "$container" | grep -a -c -F -f "$work_dir/host-only-lines.txt" || true)"
-        docker rm "$container" >/dev/null
-        [[ "$leaked" == "0" ]] || fail "$image contains a certificate only the host trusts"
-    fi
 done
-log "no host path in any image history; none of the host's $(wc -l <"$work_dir/host-only-lines.txt") own CA certificates in any image"
+# Every layer is searched, not just the merged file system, so that a file a later layer deleted is found too.
+# With overlay2 the layers lie unpacked on disk (each shared layer once); otherwise `docker save` streams them.
+if [[ -s "$work_dir/host-only-lines.txt" ]]; then
+    if [[ "$(docker info --format '{{.Driver}}')" == overlay2 ]]; then
+        mapfile -t layers < <(for image in "$base_image" "${images[@]}"; do
+            docker image inspect --format '{{.GraphDriver.Data.UpperDir}}:{{.GraphDriver.Data.LowerDir}}' "$image"
+        done | tr ':' '\n' | grep '^/' | sort -u)
+        leaked="$(grep -r -a -l -D skip -F -f "$work_dir/host-only-lines.txt" "${layers[@]}" | head -n 3 || true)"
+    else
+        leaked="$(docker save "$base_image" "${images[@]}" | grep -a -c -F -f "$work_dir/host-only-lines.txt" | grep -v '^0$' || true)"
+    fi
+    [[ -z "$leaked" ]] || fail "an image layer contains a certificate only the host trusts: $leaked"
+fi
+log "no host path in any image history; none of the host's $(wc -l <"$work_dir/host-only-lines.txt") own CA certificates in any layer"
 
 # --- 4. the stack ----------------------------------------------------------------------------------------
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
