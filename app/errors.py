@@ -47,6 +47,14 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "missing_api_key"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"WWW-Authenticate": "Bearer"})
+
+
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"

@@ -22,6 +22,7 @@ from rq.serializers import JSONSerializer
 from app.errors import Conflict, ErrorDetail, NotFound, QueueFull
 from app.images import ValidImage
 from app.protocol import (
+    KEY_PREFIX,
     MEDIA_TYPES,
     STYLIZE_TASK,
     FailureCode,
@@ -111,14 +112,13 @@ class JobStore:
         preserve_color: bool,
         max_side: int,
         image_format: str,
+        owner: str | None = None,
     ) -> JobView:
-        """Store the inputs and enqueue the job; 429 when the queue is full."""
-        if self.queued_count() >= self.settings.max_queue_length:
-            raise QueueFull(
-                f"{self.settings.max_queue_length} jobs are already waiting; try again later",
-                retry_after_s=self.settings.retry_after_s,
-            )
-        # uuid4: 122 random bits, so job ids cannot be guessed to read someone else's results.
+        """Store the inputs and enqueue the job; 429 when the queue is full.
+
+        ``owner`` (an API key's owner id) is the only caller that will see the job; None = anyone.
+        """
+        # uuid4 from the OS's CSPRNG: 122 random bits, so job ids cannot be guessed to read others' results.
         job_id = uuid.uuid4().hex
         ttl = self.settings.result_ttl_s
         style_inputs = [StyleInput(key=input_key(job_id, f"style-{i}"), sha256=s.sha256) for i, s in enumerate(styles)]
@@ -137,40 +137,58 @@ class JobStore:
             format=image_format,  # type: ignore[arg-type]
             result_ttl_s=ttl,
         )
-        with self.redis.pipeline() as pipe:
-            pipe.set(request.content_key, content.png, ex=ttl)
-            for style_input, style in zip(style_inputs, styles, strict=True):
-                pipe.set(style_input.key, style.png, ex=ttl)
-            pipe.execute()
-        self.queue.enqueue_call(
-            STYLIZE_TASK,
-            kwargs={"request": request.model_dump(mode="json")},
-            job_id=job_id,
-            timeout=self.settings.job_timeout_s,
-            result_ttl=ttl,
-            failure_ttl=ttl,
-            description=f"{kind} {content.width}x{content.height} with {len(styles)} style(s)",
-            meta={"kind": kind, "progress": 0.0},
-            retry=Retry(max=self.settings.job_retries) if self.settings.job_retries else None,
-        )
-        return self.view(job_id)
+        # Counting and enqueueing are one step for all API replicas: without the lock, a burst of requests
+        # would all see room for one more job and overfill the queue.
+        with self.redis.lock(f"{KEY_PREFIX}:admission:{self.queue.name}", timeout=30, blocking_timeout=30):
+            if self.queued_count() >= self.settings.max_queue_length:
+                raise QueueFull(
+                    f"{self.settings.max_queue_length} jobs are already waiting; try again later",
+                    retry_after_s=self.settings.retry_after_s,
+                )
+            with self.redis.pipeline() as pipe:
+                pipe.set(request.content_key, content.png, ex=ttl)
+                for style_input, style in zip(style_inputs, styles, strict=True):
+                    pipe.set(style_input.key, style.png, ex=ttl)
+                pipe.execute()
+            self.queue.enqueue_call(
+                STYLIZE_TASK,
+                kwargs={"request": request.model_dump(mode="json")},
+                job_id=job_id,
+                timeout=self.settings.job_timeout_s,
+                result_ttl=ttl,
+                failure_ttl=ttl,
+                description=f"{kind} {content.width}x{content.height} with {len(styles)} style(s)",
+                meta={"kind": kind, "progress": 0.0, "owner": owner},
+                retry=Retry(max=self.settings.job_retries) if self.settings.job_retries else None,
+            )
+        return self.view(job_id, owner)
 
-    def fetch(self, job_id: str) -> Job:
+    def fetch(self, job_id: str, owner: str | None = None) -> Job:
+        """The job, if ``owner`` may see it; 404 alike for unknown, expired, foreign and other queues' ids."""
+        unknown = NotFound(f"no job with id {job_id!r} (unknown or expired)", code="job_not_found")
         if not JOB_ID.match(job_id):
-            raise NotFound(f"no job with id {job_id!r}", code="job_not_found")
+            raise unknown
         try:
-            return Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
+            job = Job.fetch(job_id, connection=self.redis, serializer=JSONSerializer)
         except NoSuchJobError:
-            raise NotFound(f"no job with id {job_id!r} (unknown or expired)", code="job_not_found") from None
+            raise unknown from None
+        # Another queue's job (another deployment sharing this Redis) is not ours to show or cancel.
+        if job.origin != self.queue.name:
+            raise unknown
+        # With API keys, a job belongs to the key that created it; answering 404 (not 403) to anyone
+        # else does not even confirm that the id exists.
+        if owner is not None and job.meta.get("owner") != owner:
+            raise unknown
+        return job
 
-    def view(self, job_id: str) -> JobView:
-        job = self.fetch(job_id)
+    def view(self, job_id: str, owner: str | None = None) -> JobView:
+        job = self.fetch(job_id, owner)
         rq_status = job.get_status(refresh=False)
         if rq_status == RqStatus.STARTED:
             # A job whose worker died stays "started" until its heartbeat expires; cleaning the registry
             # then retries it or fails it with AbandonedJobError. Doing it here makes that visible at once.
             self.queue.started_job_registry.cleanup()
-            job = self.fetch(job_id)
+            job = self.fetch(job_id, owner)
             rq_status = job.get_status(refresh=False)
         status = _STATUS.get(rq_status, "queued") if rq_status is not None else "queued"
         error = failure_of(job) if status == "failed" else None
@@ -218,9 +236,9 @@ class JobStore:
         value = job.return_value()
         return JobOutput.model_validate(value) if isinstance(value, dict) else None
 
-    def result(self, job_id: str, index: int) -> tuple[bytes, str]:
+    def result(self, job_id: str, index: int, owner: str | None = None) -> tuple[bytes, str]:
         """The ``index``-th result image and its media type."""
-        view = self.view(job_id)
+        view = self.view(job_id, owner)
         if view.status != "finished":
             raise Conflict(f"job {job_id} is {view.status}, it has no result yet", code="job_not_finished")
         if not 0 <= index < len(view.result_urls):
@@ -232,10 +250,10 @@ class JobStore:
             raise NotFound(f"the result of job {job_id} has expired", code="result_expired")
         return bytes(data), view.media_type or MEDIA_TYPES["png"]
 
-    def cancel(self, job_id: str) -> JobView:
+    def cancel(self, job_id: str, owner: str | None = None) -> JobView:
         """Cancel a queued job at once; ask the worker to stop a started one (it checks between steps)."""
-        job = self.fetch(job_id)
-        status = self.view(job_id).status
+        job = self.fetch(job_id, owner)
+        status = self.view(job_id, owner).status
         if status == "queued":
             with contextlib.suppress(InvalidJobOperation):
                 job.cancel()
@@ -244,4 +262,4 @@ class JobStore:
             self.redis.set(cancel_key(job_id), b"1", ex=self.settings.result_ttl_s)
         else:
             raise Conflict(f"job {job_id} is already {status}", code="job_not_cancelable")
-        return self.view(job_id)
+        return self.view(job_id, owner)

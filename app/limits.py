@@ -1,16 +1,28 @@
-"""A hard cap on request bodies, enforced while they stream in.
+"""Limits enforced before a request reaches a route: a cap on request bodies and a per-client rate limit.
 
-A declared ``Content-Length`` over the cap is refused before reading anything; a chunked body without
-one is counted as it arrives and refused as soon as it passes the cap. Either way the client gets 413
-with the API's error body, and the server never buffers more than the cap.
+The body cap works while the body streams in. A declared ``Content-Length`` over the cap is refused before
+reading anything; a chunked body without one is counted as it arrives and refused as soon as it passes the
+cap. Either way the client gets 413 with the API's error body, and the server never buffers more than the cap.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import math
+import time
 
+from redis import Redis
+from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import error_response
+from app.protocol import KEY_PREFIX
+from app.security import owner_id, presented_key, valid_key
+
+logger = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
@@ -85,3 +97,62 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, guarded_send)
         if too_large and not response_started:
             await self._refuse(send)
+
+
+class RateLimitMiddleware:
+    """At most ``max_requests`` per ``window_s`` seconds for each client; 429 with ``Retry-After`` beyond.
+
+    A client is its API key when it presents a valid one, else its IP address (behind a proxy, run uvicorn
+    with ``--proxy-headers --forwarded-allow-ips`` so that this is the real client's). Counters live in
+    Redis (one fixed window per client), so every API replica enforces the same budget. The health probes
+    are exempt. When Redis cannot be reached the request goes through: the route then answers 503 itself.
+    """
+
+    def __init__(
+        self, app: ASGIApp, redis: Redis, max_requests: int, window_s: int, api_keys: list[str], exempt: set[str]
+    ) -> None:
+        self.app = app
+        self.redis = redis
+        self.max_requests = max_requests
+        self.window_s = window_s
+        self.api_keys = api_keys
+        self.exempt = exempt
+
+    def client_of(self, scope: Scope) -> str:
+        key = presented_key(scope.get("headers", []))
+        if key is not None and valid_key(key, self.api_keys):
+            return f"key:{owner_id(key)}"
+        # An invalid key counts against the IP: inventing keys does not buy fresh budgets.
+        client = scope.get("client")
+        return f"ip:{client[0] if client else 'unknown'}"
+
+    def _count(self, client: str, now: float) -> tuple[int, int]:
+        """This request's number in the client's current window, and the seconds until that window ends."""
+        window = int(now // self.window_s)
+        key = f"{KEY_PREFIX}:ratelimit:{client}:{window}"
+        with self.redis.pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self.window_s + 1)
+            count = int(pipe.execute()[0])
+        return count, max(1, math.ceil((window + 1) * self.window_s - now))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        try:
+            count, retry_after = await run_in_threadpool(self._count, self.client_of(scope), time.time())
+        except RedisError as exc:
+            logger.warning("rate limit not applied, Redis unreachable: %s", exc)
+            count, retry_after = 0, 0
+        if count > self.max_requests:
+            response = error_response(
+                429,
+                "rate_limited",
+                f"more than {self.max_requests} requests in {self.window_s} s from this client; "
+                f"try again in {retry_after} s",
+                {"Retry-After": str(retry_after)},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

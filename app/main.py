@@ -5,24 +5,29 @@ Routers are included in :func:`_include_routers`; that is the one place to add a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from redis import Redis
 
-from app.errors import install_error_handlers
+from app.errors import error_responses, install_error_handlers
 from app.jobs import JobStore
-from app.limits import BodyLimitMiddleware
+from app.limits import BodyLimitMiddleware, RateLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.routes import health, jobs, styles, survey
+from app.security import authenticate
 from app.settings import ApiSettings, load_settings
 from app.styles import StyleRegistry, load_gallery
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Liveness and readiness probes: no API key and no rate limit, so that orchestrators can always ask.
+HEALTH_PATHS = {"/healthz", "/readyz"}
 
 DESCRIPTION = """
 Stylize photos with paintings, blend several styles in latent space and sample variations.
@@ -34,11 +39,37 @@ Every error answers `{"detail": {"code": ..., "message": ...}}`.
 
 
 def _include_routers(app: FastAPI) -> None:
-    app.include_router(jobs.router)
-    app.include_router(styles.router)
+    # Every router but health and the survey needs an API key when VST_API_KEYS is set (health guards /metrics
+    # itself). The survey's participants are anonymous people with a browser and no key; it runs no model and
+    # each participant (a cookie id) votes once per item, so it stays open.
+    needs_key = [Depends(authenticate)]
+    errors = error_responses(401, 429, 503)
+    app.include_router(jobs.router, dependencies=needs_key, responses=errors)
+    app.include_router(styles.router, dependencies=needs_key, responses=errors)
     app.include_router(health.router)
-    app.include_router(survey.router)
+    app.include_router(survey.router, responses=error_responses(429, 503))
     # Further routers are included here.
+
+
+def _one_error_body(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` with FastAPI's default 422 body replaced by ours: every error answers ErrorBody."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for path_item in schema["paths"].values():
+            for operation in path_item.values():
+                for response in operation.get("responses", {}).values():
+                    body = response.get("content", {}).get("application/json", {})
+                    if body.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                        body["schema"] = {"$ref": "#/components/schemas/ErrorBody"}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(unused, None)
+        return schema
+
+    return openapi
 
 
 def _mount_web_page(app: FastAPI) -> None:
@@ -80,12 +111,32 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         max_pixels=settings.max_image_pixels,
     )
     app.state.metrics = Metrics(redis, app.state.jobs.queue)
-    # Added last = outermost: the body cap applies before anything else reads the request.
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Added last = outermost. Requests pass CORS, then metrics (which so counts every refusal below), then
+    # the rate limit and the body cap, both before anything reads the body.
+    if settings.rate_limit_requests:
+        app.add_middleware(
+            RateLimitMiddleware,
+            redis=redis,
+            max_requests=settings.rate_limit_requests,
+            window_s=settings.rate_limit_window_s,
+            api_keys=settings.api_key_list,
+            exempt=HEALTH_PATHS,
+        )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.cors_origin_list:
+        # Off by default: without an allow-list no other site's page may call this API from a browser.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["X-API-Key", "Authorization", "Content-Type"],
+            expose_headers=["Location", "Retry-After"],
+        )
     install_error_handlers(app)
     _include_routers(app)
     _mount_web_page(app)
+    app.openapi = _one_error_body(app)  # type: ignore[method-assign]
     return app
 
 

@@ -5,14 +5,21 @@ Every setting has the ``VST_`` prefix except ``REDIS_URL``, which keeps the name
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 MIB = 1024 * 1024
+MIN_API_KEY_LENGTH = 16
+_ORIGIN = re.compile(r"^https?://[^/\s,]+$")
+
+
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 class ApiSettings(BaseSettings):
@@ -48,6 +55,24 @@ class ApiSettings(BaseSettings):
     gallery_manifest: Path = Field(
         default=REPO_ROOT / "data" / "MANIFEST.tsv", description="Titles and artists of the gallery paintings."
     )
+    api_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated API keys (each at least 16 characters). When set, every route but /healthz and "
+        "/readyz needs one (`X-API-Key: <key>` or `Authorization: Bearer <key>`), and jobs and uploaded styles are "
+        "visible only to the key that created them. Empty: no keys, one shared tenant.",
+    )
+    rate_limit_requests: int = Field(
+        default=0,
+        ge=0,
+        description="Requests one client (an API key, else an IP address) may make per window; 0 = no limit. "
+        "Counted in Redis, so the limit holds across API replicas.",
+    )
+    rate_limit_window_s: int = Field(default=60, ge=1, description="The rate limit's window, in seconds.")
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins (https://example.org) allowed to call the API from a browser page of "
+        "theirs; empty (the default) = no cross-origin access.",
+    )
     survey_dir: Path | None = Field(
         default=REPO_ROOT / "survey",
         description="Folder of the prepared survey set (manifest.json + images/, written by `vst survey-prepare`); "
@@ -60,6 +85,31 @@ class ApiSettings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}")
         return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _strong_keys(cls, value: SecretStr) -> SecretStr:
+        short = [key for key in _comma_list(value.get_secret_value()) if len(key) < MIN_API_KEY_LENGTH]
+        if short:
+            # Never echo a key: say only how many are too short.
+            raise ValueError(f"{len(short)} key(s) shorter than {MIN_API_KEY_LENGTH} characters; use long random keys")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        bad = [origin for origin in _comma_list(value) if origin != "*" and not _ORIGIN.match(origin)]
+        if bad:
+            raise ValueError(f"origins must look like https://host[:port], got {bad}")
+        return value
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return _comma_list(self.api_keys.get_secret_value())
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _comma_list(self.cors_origins)
 
     @model_validator(mode="after")
     def _consistent(self) -> ApiSettings:

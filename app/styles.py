@@ -99,31 +99,36 @@ class StyleRegistry:
             created_at=meta["created_at"],
         )
 
-    def _uploaded_fields(self, style_id: str, with_image: bool) -> dict[bytes, bytes] | None:
+    def _uploaded_fields(self, style_id: str, with_image: bool, owner: str | None) -> dict[bytes, bytes] | None:
+        """An uploaded style's stored fields; None when unknown or, with API keys, uploaded by another key."""
+        if not STYLE_ID.match(style_id):
+            return None
         names = ["meta", "png"] if with_image else ["meta"]
         values = cast(list[bytes | None], self.redis.hmget(_style_key(style_id), names))
         if values[0] is None:
             return None
+        if owner is not None and json.loads(values[0]).get("owner") != owner:
+            return None
         return {name.encode(): value for name, value in zip(names, values, strict=True) if value is not None}
 
-    def list(self) -> list[StyleView]:
+    def list(self, owner: str | None = None) -> list[StyleView]:
         views = [self._view_of_gallery(entry) for entry in self.gallery.values()]
         for raw_id in cast(list[bytes], self.redis.zrange(STYLE_INDEX_KEY, 0, -1)):
             style_id = raw_id.decode()
-            fields = self._uploaded_fields(style_id, with_image=False)
+            fields = self._uploaded_fields(style_id, with_image=False, owner=owner)
             if fields is not None:
                 views.append(self._view_of_upload(style_id, fields))
         return views
 
-    def get(self, style_id: str) -> StyleView:
+    def get(self, style_id: str, owner: str | None = None) -> StyleView:
         if style_id in self.gallery:
             return self._view_of_gallery(self.gallery[style_id])
-        fields = self._uploaded_fields(style_id, with_image=False) if STYLE_ID.match(style_id) else None
+        fields = self._uploaded_fields(style_id, with_image=False, owner=owner)
         if fields is None:
             raise NotFound(f"no style with id {style_id!r}", code="style_not_found")
         return self._view_of_upload(style_id, fields)
 
-    def image(self, style_id: str) -> ValidImage:
+    def image(self, style_id: str, owner: str | None = None) -> ValidImage:
         """The style's normalised PNG (at most :data:`STYLE_MAX_SIDE` px) and its sha256."""
         if style_id in self.gallery:
             cached = self._gallery_cache.get(style_id)
@@ -135,19 +140,21 @@ class StyleRegistry:
                     self._gallery_cache.popitem(last=False)
             self._gallery_cache.move_to_end(style_id)
             return cached
-        fields = self._uploaded_fields(style_id, with_image=True) if STYLE_ID.match(style_id) else None
+        fields = self._uploaded_fields(style_id, with_image=True, owner=owner)
         if fields is None or b"png" not in fields:
             raise NotFound(f"no style with id {style_id!r}", code="style_not_found")
         meta = json.loads(fields[b"meta"])
         return ValidImage(png=fields[b"png"], sha256=meta["sha256"], width=meta["width"], height=meta["height"])
 
-    def add(self, image: ValidImage, title: str, artist: str) -> StyleView:
+    def add(self, image: ValidImage, title: str, artist: str, owner: str | None = None) -> StyleView:
+        """Store an uploaded style; with API keys only ``owner`` (the uploader's owner id) will see it."""
         if cast(int, self.redis.zcard(STYLE_INDEX_KEY)) >= self.max_uploaded:
             raise Conflict(
                 f"the registry already holds {self.max_uploaded} uploaded styles; delete some first",
                 code="registry_full",
             )
-        style_id = f"user-{secrets.token_hex(8)}"
+        # 128 random bits: with API keys, another key can neither guess nor use an uploaded style's id.
+        style_id = f"user-{secrets.token_hex(16)}"
         created_at = time.time()
         meta = {
             "title": title,
@@ -156,6 +163,7 @@ class StyleRegistry:
             "sha256": image.sha256,
             "width": image.width,
             "height": image.height,
+            "owner": owner,
         }
         with self.redis.pipeline() as pipe:
             pipe.hset(_style_key(style_id), mapping={"meta": json.dumps(meta), "png": image.png})
@@ -163,12 +171,14 @@ class StyleRegistry:
             pipe.execute()
         return self._view_of_upload(style_id, {b"meta": json.dumps(meta).encode()})
 
-    def delete(self, style_id: str) -> None:
+    def delete(self, style_id: str, owner: str | None = None) -> None:
         if style_id in self.gallery:
             raise Conflict(
                 f"style {style_id!r} belongs to the built-in gallery and cannot be deleted", code="read_only_style"
             )
-        if not STYLE_ID.match(style_id) or not self.redis.delete(_style_key(style_id)):
+        if self._uploaded_fields(style_id, with_image=False, owner=owner) is None or not self.redis.delete(
+            _style_key(style_id)
+        ):
             raise NotFound(f"no style with id {style_id!r}", code="style_not_found")
         self.redis.zrem(STYLE_INDEX_KEY, style_id)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from redis.exceptions import RedisError
@@ -13,6 +13,7 @@ from app.errors import ServiceUnavailable, error_responses
 from app.metrics import Metrics
 from app.protocol import worker_ready_prefix
 from app.schemas import Readiness
+from app.security import authenticate
 
 router = APIRouter(tags=["health"])
 
@@ -54,8 +55,10 @@ def readyz(redis: RedisDep, jobs: JobStoreDep) -> Readiness:
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
+    description="Needs an API key when the server sets VST_API_KEYS (Prometheus: `authorization: {credentials: ...}`).",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}, **error_responses(401, 429)},
+    dependencies=[Depends(authenticate)],
 )
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics

@@ -13,6 +13,7 @@ from app.errors import Unprocessable, error_responses
 from app.images import ValidImage, read_upload, validate_image
 from app.protocol import ImageFormat
 from app.schemas import JobView, StylizeOptions
+from app.security import CallerDep
 from app.settings import ApiSettings
 from app.styles import STYLE_MAX_SIDE, StyleRegistry
 
@@ -76,7 +77,7 @@ async def _content(upload: UploadFile, settings: ApiSettings, max_side: int) -> 
 
 
 async def _styles(
-    uploads: list[UploadFile], style_ids: list[str], settings: ApiSettings, registry: StyleRegistry
+    uploads: list[UploadFile], style_ids: list[str], settings: ApiSettings, registry: StyleRegistry, owner: str | None
 ) -> list[ValidImage]:
     """Uploaded style files first (in order), then registered styles by id (in order)."""
     images = []
@@ -85,7 +86,7 @@ async def _styles(
         data = await read_upload(upload, field, settings.max_upload_bytes)
         images.append(await run_in_threadpool(validate_image, data, field, settings.max_image_pixels, STYLE_MAX_SIDE))
     for style_id in style_ids:
-        images.append(await run_in_threadpool(registry.image, style_id))
+        images.append(await run_in_threadpool(registry.image, style_id, owner))
     return images
 
 
@@ -110,6 +111,7 @@ def _accepted(view: JobView, response: Response) -> JobView:
 )
 async def stylize(
     response: Response,
+    caller: CallerDep,
     jobs: JobStoreDep,
     registry: StyleRegistryDep,
     settings: SettingsDep,
@@ -124,7 +126,7 @@ async def stylize(
         raise Unprocessable("give exactly one of `style` (a file) or `style_id`", code="invalid_styles")
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
-    styles = await _styles([style] if style else [], [style_id] if style_id else [], settings, registry)
+    styles = await _styles([style] if style else [], [style_id] if style_id else [], settings, registry, caller.owner)
     view = await run_in_threadpool(
         jobs.submit,
         kind="stylize",
@@ -139,6 +141,7 @@ async def stylize(
         preserve_color=options.preserve_color,
         max_side=max_side,
         image_format=options.format,
+        owner=caller.owner,
     )
     return _accepted(view, response)
 
@@ -157,6 +160,7 @@ async def stylize(
 )
 async def interpolate(
     response: Response,
+    caller: CallerDep,
     jobs: JobStoreDep,
     registry: StyleRegistryDep,
     settings: SettingsDep,
@@ -187,7 +191,7 @@ async def interpolate(
         raise Unprocessable(f"samples x steps must be at most {MAX_OUTPUTS}", code="too_many_outputs")
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
-    style_images = await _styles(uploads, ids, settings, registry)
+    style_images = await _styles(uploads, ids, settings, registry, caller.owner)
     view = await run_in_threadpool(
         jobs.submit,
         kind="interpolate",
@@ -202,6 +206,7 @@ async def interpolate(
         preserve_color=options.preserve_color,
         max_side=max_side,
         image_format=options.format,
+        owner=caller.owner,
     )
     return _accepted(view, response)
 
@@ -209,8 +214,8 @@ async def interpolate(
 @router.get(
     "/jobs/{job_id}", summary="A job's status, progress, timings and result URLs", responses=error_responses(404)
 )
-async def get_job(job_id: str, jobs: JobStoreDep) -> JobView:
-    return await run_in_threadpool(jobs.view, job_id)
+async def get_job(job_id: str, jobs: JobStoreDep, caller: CallerDep) -> JobView:
+    return await run_in_threadpool(jobs.view, job_id, caller.owner)
 
 
 @router.get(
@@ -225,9 +230,10 @@ async def get_job(job_id: str, jobs: JobStoreDep) -> JobView:
 async def get_result(
     job_id: str,
     jobs: JobStoreDep,
+    caller: CallerDep,
     index: Annotated[int, Query(ge=0, le=MAX_OUTPUTS - 1, description="Which image, for several samples.")] = 0,
 ) -> Response:
-    data, media_type = await run_in_threadpool(jobs.result, job_id, index)
+    data, media_type = await run_in_threadpool(jobs.result, job_id, index, caller.owner)
     extension = media_type.split("/")[-1]
     return Response(
         content=data,
@@ -242,5 +248,5 @@ async def get_result(
     description="A queued job is canceled at once; a running one is stopped by its worker at the next step.",
     responses=error_responses(404, 409),
 )
-async def cancel_job(job_id: str, jobs: JobStoreDep) -> JobView:
-    return await run_in_threadpool(jobs.cancel, job_id)
+async def cancel_job(job_id: str, jobs: JobStoreDep, caller: CallerDep) -> JobView:
+    return await run_in_threadpool(jobs.cancel, job_id, caller.owner)
