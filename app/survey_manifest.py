@@ -76,7 +76,7 @@ class DeceptionItem(BaseModel):
     group: str = Field(
         default="",
         max_length=40,
-        description="Items of one group (stylizations of the same photo and painting) are not shown together.",
+        description="Items of one group (stylizations of the same photo) are not shown together where possible.",
     )
 
 

@@ -311,7 +311,7 @@ class SurveyStore:
         return DeceptionNext(tasks=tasks, done=total - len(open_items), total=total)
 
     def _spread(self, items: list[DeceptionItem], count: int) -> list[DeceptionItem]:
-        """A random batch with one item per group where possible: three stylizations of the same photo
+        """A random batch with one item per group where possible: several stylizations of the same photo
         side by side would tell a participant which images were made from a photo."""
         shuffled = self._random.sample(items, len(items))
         chosen: list[DeceptionItem] = []

@@ -205,7 +205,8 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
             )
             made["gatys"] = tensor_to_image(optimised)
         ids = {method: writer.save(image) for method, image in made.items()}
-        stylizations += [(image_id, method, f"pair{index}") for method, image_id in ids.items()]
+        # One group per photo: a batch of the deception task shows each photo at most once.
+        stylizations += [(image_id, method, f"content{ci}") for method, image_id in ids.items()]
         chosen = candidate_methods(available, index)
         preference.append(
             PreferenceItem(

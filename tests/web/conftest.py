@@ -80,3 +80,14 @@ def empty_survey_url(service_stack: Stack, tmp_path: Path) -> str:
     folder.mkdir()
     _, base_url = service_stack.start_api(SERVICE_QUEUE, env={"VST_SURVEY_DIR": str(folder)})
     return base_url
+
+
+API_KEY = "web-test-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def keyed_url(api_url: str, service_stack: Stack, survey_dir: Path) -> str:
+    """An API that wants a key (VST_API_KEYS) on the shared test queue."""
+    env = {"VST_SURVEY_DIR": str(survey_dir), "VST_API_KEYS": API_KEY}
+    _, base_url = service_stack.start_api(SERVICE_QUEUE, env=env)
+    return base_url

@@ -8,12 +8,13 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from playwright.sync_api import FilePayload, Page, Response, expect
+from playwright.sync_api import Browser, FilePayload, Page, Response, expect
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from tests.app.sample_images import png
 from tests.service_stack import Stack
+from tests.web.conftest import API_KEY
 
 STYLE_A = "hokusai_great_wave"
 STYLE_B = "picabia_udnie"
@@ -179,3 +180,27 @@ def test_the_page_fits_a_phone_screen(page: Page) -> None:
         assert box is not None
         tops.append(box["y"])
     assert tops == sorted(tops)
+
+
+def test_with_api_keys_the_page_asks_for_one_and_then_works(browser: Browser, keyed_url: str) -> None:
+    context = browser.new_context(base_url=keyed_url)
+    page = context.new_page()
+    page.goto("/")
+    expect(page.locator("#message")).to_contain_text("this API needs a key")
+    expect(page.locator("#key-form")).to_be_visible()
+    page.fill("#api-key", API_KEY)
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#message")).to_be_hidden()
+    expect(page.locator("#gallery button").first).to_be_visible()
+    # Thumbnails come from blob URLs fetched with the key.
+    page.wait_for_function("document.querySelector('#gallery img')?.naturalWidth > 0")
+    _pick_photo(page)
+    _pick_style(page, STYLE_A)
+    page.click("#stylize-button")
+    _wait_for_results(page, 1)
+    assert (page.locator("#results a[download]").get_attribute("href") or "").startswith("blob:")
+    # The survey is for anonymous participants: no key needed.
+    page.evaluate("localStorage.clear()")
+    page.goto("/survey")
+    expect(page.locator("#candidates button").first).to_be_visible()
+    context.close()

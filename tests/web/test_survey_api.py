@@ -201,9 +201,18 @@ def test_without_a_survey_set_the_survey_says_how_to_prepare_one(empty_survey_ur
 def test_a_deception_batch_keeps_stylizations_of_one_photo_apart(web_url: str, survey_dir: Path) -> None:
     group_of = {item["id"]: item["group"] for item in _manifest(survey_dir)["deception"]}
     groups = set(group_of.values())
-    assert len(groups) < len(group_of)  # several stylizations per photo and painting
+    assert len(groups) < len(group_of)  # several stylizations per photo
     with httpx.Client(base_url=web_url) as new_participant:
         batch = new_participant.get("/survey/api/deception/next", params={"count": len(groups)}).json()
     chosen = [group_of[task["item_id"]] for task in batch["tasks"]]
     assert len(chosen) == len(groups)
     assert len(set(chosen)) == len(chosen)
+
+
+def test_the_survey_needs_no_api_key_where_the_api_does(keyed_url: str) -> None:
+    with httpx.Client(base_url=keyed_url) as anonymous:
+        assert anonymous.get("/styles").status_code == 401
+        task = anonymous.get("/survey/api/preference/next").json()["task"]
+        vote = {"item_id": task["item_id"], "choice": task["candidates"][0]["id"]}
+        assert anonymous.post("/survey/api/preference/votes", json=vote).status_code == 201
+        assert anonymous.get(task["content"]["url"]).status_code == 200
