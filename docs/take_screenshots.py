@@ -1,8 +1,9 @@
 """Take the README's screenshots from the real running app: ``python docs/take_screenshots.py``.
 
 Starts a redis-server, one worker with the shipped checkpoint and the API (the same processes as the
-tests, with production limits), prepares a small survey set with ``prepare_survey_set`` unless
-``--survey-dir`` points at one, then drives the system Chromium headless through the page and the survey.
+tests, with production limits). Prepares a small survey set with ``prepare_survey_set``, into
+``--survey-dir`` when given and still empty, so that a rerun reuses it. Then drives the system Chromium
+headless through the page and the survey.
 
 Writes docs/screenshot-page.png (a stylize job with three samples), docs/screenshot-sweep.png (a two-style
 sweep), docs/screenshot-phone.png (the page at phone width), docs/screenshot-survey.png (a preference
@@ -111,7 +112,9 @@ def shoot_survey(page: Page) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--survey-dir", type=Path, default=None, help="an already prepared survey set")
+    parser.add_argument(
+        "--survey-dir", type=Path, default=None, help="survey set to use; prepared there (and kept) when it has none"
+    )
     parser.add_argument("--gatys-steps", type=int, default=100, help="for the survey set prepared here")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
@@ -119,7 +122,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="vst-screenshots-") as scratch:
         work = Path(scratch)
         survey_dir = args.survey_dir or work / "survey"
-        if args.survey_dir is None:
+        if not (survey_dir / "manifest.json").is_file():
             prepare_survey(survey_dir, args.gatys_steps)
         redis = LocalRedis(work / "redis")
         stack = Stack(redis_url=redis.start(), checkpoint=DEFAULT_CHECKPOINT, log_dir=work / "logs")
