@@ -23,6 +23,9 @@ from app.errors import PayloadTooLarge, Unprocessable, UnsupportedMedia
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 _HIGH_BIT_DEPTH_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The generator works at a quarter of the resolution and normalises each channel over space: a photo under
+# 5 px a side leaves it a single position, and the model fails. 8 px keeps a margin.
+MIN_CONTENT_SIDE = 8
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,14 @@ def encode_png(image: Image.Image) -> ValidImage:
     return ValidImage(png=png, sha256=hashlib.sha256(png).hexdigest(), width=image.width, height=image.height)
 
 
-def validate_image(data: bytes, field: str, max_pixels: int, max_side: int) -> ValidImage:
-    """Decode, check and normalise an upload; the result's longer side is at most ``max_side``."""
-    return encode_png(fit_within(decode_image(data, field, max_pixels), max_side))
+def validate_image(data: bytes, field: str, max_pixels: int, max_side: int, min_side: int = 1) -> ValidImage:
+    """Decode, check and normalise an upload; the result's longer side is at most ``max_side``, and 422 when
+    its shorter side, once fitted, is under ``min_side`` (a tiny image, or a thin strip scaled down)."""
+    image = fit_within(decode_image(data, field, max_pixels), max_side)
+    if min(image.size) < min_side:
+        raise Unprocessable(
+            f"{field}: {image.width}x{image.height} pixels (fitted into {max_side} px) is too small; "
+            f"each side needs at least {min_side} pixels",
+            code="image_too_small",
+        )
+    return encode_png(image)

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import math
+import secrets
 import time
 
 from redis import Redis
@@ -100,12 +101,14 @@ class BodyLimitMiddleware:
 
 
 class RateLimitMiddleware:
-    """At most ``max_requests`` per ``window_s`` seconds for each client; 429 with ``Retry-After`` beyond.
+    """At most ``max_requests`` in any ``window_s`` seconds for each client; 429 with ``Retry-After`` beyond.
 
     A client is its API key when it presents a valid one, else its IP address (behind a proxy, run uvicorn
-    with ``--proxy-headers --forwarded-allow-ips`` so that this is the real client's). Counters live in
-    Redis (one fixed window per client), so every API replica enforces the same budget. The health probes
-    are exempt. When Redis cannot be reached the request goes through: the route then answers 503 itself.
+    with ``--proxy-headers --forwarded-allow-ips`` so that this is the real client's). Each client's recent
+    requests are a sliding log in Redis (a sorted set of timestamps), so every API replica enforces the same
+    budget and there is no window edge at which a client gets twice its share. Refused requests use up no
+    budget. The health probes are exempt. When Redis cannot be reached the request goes through: the
+    route then answers 503 itself.
     """
 
     def __init__(
@@ -126,26 +129,33 @@ class RateLimitMiddleware:
         client = scope.get("client")
         return f"ip:{client[0] if client else 'unknown'}"
 
-    def _count(self, client: str, now: float) -> tuple[int, int]:
-        """This request's number in the client's current window, and the seconds until that window ends."""
-        window = int(now // self.window_s)
-        key = f"{KEY_PREFIX}:ratelimit:{client}:{window}"
+    def wait_needed(self, client: str, now: float) -> int:
+        """0 when this request is within the client's budget, else the seconds until it would be."""
+        key = f"{KEY_PREFIX}:ratelimit:{client}"
+        member = f"{now:.6f}:{secrets.token_hex(4)}"
         with self.redis.pipeline() as pipe:
-            pipe.incr(key)
+            pipe.zremrangebyscore(key, 0, now - self.window_s)
+            pipe.zadd(key, {member: now})
+            pipe.zcard(key)
+            pipe.zrange(key, 0, 0, withscores=True)
             pipe.expire(key, self.window_s + 1)
-            count = int(pipe.execute()[0])
-        return count, max(1, math.ceil((window + 1) * self.window_s - now))
+            _, _, count, oldest, _ = pipe.execute()
+        if int(count) <= self.max_requests:
+            return 0
+        self.redis.zrem(key, member)
+        # Room comes back when the oldest request in the log leaves the window.
+        return max(1, math.ceil(float(oldest[0][1]) + self.window_s - now))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
         try:
-            count, retry_after = await run_in_threadpool(self._count, self.client_of(scope), time.time())
+            retry_after = await run_in_threadpool(self.wait_needed, self.client_of(scope), time.time())
         except RedisError as exc:
             logger.warning("rate limit not applied, Redis unreachable: %s", exc)
-            count, retry_after = 0, 0
-        if count > self.max_requests:
+            retry_after = 0
+        if retry_after:
             response = error_response(
                 429,
                 "rate_limited",

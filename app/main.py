@@ -52,8 +52,10 @@ def _include_routers(app: FastAPI) -> None:
 
 
 def _one_error_body(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """``app.openapi`` with FastAPI's default 422 body replaced by ours: every error answers ErrorBody."""
+    """``app.openapi`` with FastAPI's default 422 body replaced by ours, so that the document says what the
+    API does: every error answers ErrorBody, and a body that cannot be parsed at all answers 400."""
     generate = app.openapi
+    bad_body = error_responses(400)[400]
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -61,6 +63,11 @@ def _one_error_body(app: FastAPI) -> Callable[[], dict[str, Any]]:
         schema = generate()
         for path_item in schema["paths"].values():
             for operation in path_item.values():
+                if "requestBody" in operation and "400" not in operation["responses"]:
+                    operation["responses"]["400"] = {
+                        "description": bad_body["description"],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                    }
                 for response in operation.get("responses", {}).values():
                     body = response.get("content", {}).get("application/json", {})
                     if body.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):

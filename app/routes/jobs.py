@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import JobStoreDep, SettingsDep, StyleRegistryDep
 from app.errors import Unprocessable, error_responses
-from app.images import ValidImage, read_upload, validate_image
+from app.images import MIN_CONTENT_SIDE, ValidImage, read_upload, validate_image
 from app.protocol import ImageFormat
 from app.schemas import JobView, StylizeOptions
 from app.security import CallerDep
@@ -73,7 +73,9 @@ def parse_weights(raw: list[str] | None, count: int) -> list[float] | None:
 
 async def _content(upload: UploadFile, settings: ApiSettings, max_side: int) -> ValidImage:
     data = await read_upload(upload, "content", settings.max_upload_bytes)
-    return await run_in_threadpool(validate_image, data, "content", settings.max_image_pixels, max_side)
+    return await run_in_threadpool(
+        validate_image, data, "content", settings.max_image_pixels, max_side, MIN_CONTENT_SIDE
+    )
 
 
 async def _styles(

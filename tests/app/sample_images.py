@@ -76,3 +76,18 @@ def png_header_claiming(width: int, height: int) -> bytes:
 def big_flat_png(width: int, height: int) -> bytes:
     """Many pixels in few bytes (one colour compresses well)."""
     return encoded(Image.new("RGB", (width, height), (90, 120, 200)), optimize=False)
+
+
+def truncated_jpeg(width: int = 256, height: int = 192) -> bytes:
+    """A JPEG cut off in the middle of its pixel data (its header is intact)."""
+    data = encoded(gradient(width, height), "JPEG", quality=90)
+    return data[: len(data) // 2]
+
+
+def png_with_bad_crc(width: int = 48, height: int = 32) -> bytes:
+    """A PNG whose pixel data chunk (IDAT) fails its CRC: one bit of the stored checksum flipped."""
+    data = bytearray(png(width, height))
+    idat = data.index(b"IDAT")
+    (length,) = struct.unpack(">I", data[idat - 4 : idat])
+    data[idat + 4 + length] ^= 0x01
+    return bytes(data)

@@ -11,7 +11,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.app.sample_images import big_flat_png, png, png_header_claiming, truncated_png
+from tests.app.sample_images import (
+    big_flat_png,
+    png,
+    png_header_claiming,
+    png_with_bad_crc,
+    truncated_jpeg,
+    truncated_png,
+)
 from tests.service_stack import Stack
 
 QUEUE = "vst-tests-bad-input"
@@ -62,6 +69,11 @@ CASES = {
     ),
     "an empty file": lambda api: _stylize(api, b""),
     "a truncated image": lambda api: _stylize(api, truncated_png(64, 64)),
+    "a truncated JPEG": lambda api: _stylize(api, truncated_jpeg()),
+    "a PNG with a bad CRC": lambda api: _stylize(api, png_with_bad_crc()),
+    "a 0x0 image": lambda api: _stylize(api, png_header_claiming(0, 0)),
+    "a 1x1 photo": lambda api: _stylize(api, png(1, 1)),
+    "a strip too thin once fitted": lambda api: _stylize(api, png(600, 20), max_side="64"),
     "a file over the byte limit": lambda api: _stylize(api, b"\x89PNG" + b"\0" * 300_001),
     "too many pixels": lambda api: _stylize(api, big_flat_png(1200, 1000)),
     "a decompression bomb": lambda api: _stylize(api, png_header_claiming(20_000, 20_000)),
@@ -69,6 +81,7 @@ CASES = {
         "/stylize", files={"content": ("p.png", png()), "style": ("s.png", b"<svg></svg>")}
     ),
     "weights of the wrong count": lambda api: _interpolate(api, weights="1,2"),
+    "too many weights": lambda api: _interpolate(api, weights="1,1,1,1"),
     "a negative weight": lambda api: _interpolate(api, weights="1,-1,1"),
     "all-zero weights": lambda api: _interpolate(api, weights="0,0,0"),
     "a NaN weight": lambda api: _interpolate(api, weights="1,nan,1"),
@@ -80,6 +93,9 @@ CASES = {
     "an unknown style id": lambda api: _stylize(api, png(), style_id="no-such-style"),
     "an unknown style id in interpolate": lambda api: _interpolate(api, style_ids=[STYLE, "nope"]),
     "a style id that looks like a path": lambda api: _stylize(api, png(), style_id="../../etc/passwd"),
+    "a job id in a style's place": lambda api: _stylize(api, png(), style_id="0123456789abcdef0123456789abcdef"),
+    "a style id in a job's place": lambda api: api.get(f"/jobs/{STYLE}"),
+    "a job id in upper case": lambda api: api.get(f"/jobs/{'A' * 32}"),
     "both a style file and a style id": lambda api: api.post(
         "/stylize", files={"content": ("p.png", png()), "style": ("s.png", png())}, data={"style_id": STYLE}
     ),
@@ -107,11 +123,17 @@ EXPECTED = {
     "an image extension on text": (415, "not_an_image"),
     "an empty file": (415, "not_an_image"),
     "a truncated image": (422, "truncated_image"),
+    "a truncated JPEG": (422, "truncated_image"),
+    "a PNG with a bad CRC": (422, "corrupt_image"),
+    "a 0x0 image": (415, "not_an_image"),
+    "a 1x1 photo": (422, "image_too_small"),
+    "a strip too thin once fitted": (422, "image_too_small"),
     "a file over the byte limit": (413, "file_too_large"),
     "too many pixels": (413, "too_many_pixels"),
     "a decompression bomb": (413, "decompression_bomb"),
     "a style that is not an image": (415, "not_an_image"),
     "weights of the wrong count": (422, "invalid_weights"),
+    "too many weights": (422, "invalid_weights"),
     "a negative weight": (422, "invalid_weights"),
     "all-zero weights": (422, "invalid_weights"),
     "a NaN weight": (422, "invalid_weights"),
@@ -123,6 +145,9 @@ EXPECTED = {
     "an unknown style id": (404, "style_not_found"),
     "an unknown style id in interpolate": (404, "style_not_found"),
     "a style id that looks like a path": (404, "style_not_found"),
+    "a job id in a style's place": (404, "style_not_found"),
+    "a style id in a job's place": (404, "job_not_found"),
+    "a job id in upper case": (404, "job_not_found"),
     "both a style file and a style id": (422, "invalid_styles"),
     "no style at all": (422, "invalid_styles"),
     "no content": (422, "invalid_request"),
@@ -183,6 +208,20 @@ def test_a_streamed_body_without_content_length_is_cut_off_at_the_limit(api: htt
     )
     assert "content-length" not in response.request.headers
     _expect(response, 413, "request_too_large")
+
+
+def test_a_streamed_file_over_the_upload_limit_is_refused(api: httpx.Client, service_stack: Stack) -> None:
+    boundary = "vst-test-boundary"
+    before = _queued(service_stack)
+    # 6 x 64 KiB: under the request cap (1 MB), over the per-file cap (300 kB), sent chunked.
+    response = api.post(
+        "/stylize",
+        content=_multipart(boundary, filler=6),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert "content-length" not in response.request.headers
+    _expect(response, 413, "file_too_large")
+    assert _queued(service_stack) == before
 
 
 def test_a_streamed_body_under_the_limit_is_accepted(api: httpx.Client, service_stack: Stack) -> None:
