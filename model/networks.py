@@ -77,6 +77,11 @@ class StyleEncoder(nn.Module):
         super().__init__()
         self.trunk = VGGTrunk(config.trunk)
         stats_dim = 2 * sum(config.trunk.channels())
+        # Per-feature standardisation of the statistics, measured on the training paintings: the raw
+        # [mean, log std] differ little between styles next to their common offset, so an MLP fed them raw
+        # starts with nearly the same code for every style.
+        self.register_buffer("stats_mean", torch.zeros(stats_dim))
+        self.register_buffer("stats_std", torch.ones(stats_dim))
         self.mlp = nn.Sequential(
             nn.Linear(stats_dim, config.style_hidden),
             nn.ReLU(inplace=True),
@@ -88,16 +93,33 @@ class StyleEncoder(nn.Module):
         # mostly noise, the decoder learns to ignore them and every style decodes to the same average
         # style (posterior collapse, seen in a first run). The KL term then grows sigma only where the
         # decoder can afford it.
+        # Likewise the mu rows are scaled up (x3) so that different styles start further apart than
+        # sigma (0.24 vs 0.08 unscaled, on the bundled paintings); x10 made outlier crops give |mu| ~ 10 and diverged.
         head = self.mlp[-1]
         with torch.no_grad():
+            head.weight[: config.latent_dim].mul_(3.0)
             head.weight[config.latent_dim :].mul_(0.1)
             head.bias[config.latent_dim :].fill_(INITIAL_LOGVAR)
 
+    def standardize(self, stats: torch.Tensor) -> torch.Tensor:
+        """(B, S) statistics -> (B, S) standardised with the calibrated per-feature mean and std."""
+        return (stats.float() - self.stats_mean) / self.stats_std
+
     def encode_statistics(self, stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """stats: (B, S) from :func:`style_statistics` -> mu, logvar: (B, D) each."""
-        mu, logvar = self.mlp(stats.float()).chunk(2, dim=1)  # (B, D) each
+        mu, logvar = self.mlp(self.standardize(stats)).chunk(2, dim=1)  # (B, D) each
         # Bounded so that exp(logvar) can neither overflow nor vanish early in training.
         return mu, logvar.clamp(-10.0, 4.0)
+
+    @torch.no_grad()
+    def calibrate_statistics(self, batches: list[torch.Tensor]) -> None:
+        """Set the standardisation from style crops: batches of (B_i, 3, H_i, W_i), sizes may differ."""
+        stats = torch.cat([style_statistics(self.trunk(images)).float() for images in batches])  # (sum B_i, S)
+        self.stats_mean.copy_(stats.mean(dim=0))
+        std = stats.std(dim=0)  # (S,)
+        # Channels that were silent in every calibration crop have a near-zero spread; without a floor a
+        # painting that does excite them would get standardised values in the thousands.
+        self.stats_std.copy_(std.clamp_min(0.1 * float(std.median())))
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """image: (B, 3, H, W) in [0, 1] -> mu, logvar: (B, D)."""

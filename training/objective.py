@@ -88,8 +88,16 @@ def compute_losses(
     style = VF.gram_style_loss(output_feats, style_grams) / norms.style
     output_stats = [VF.calc_mean_std(f) for f in output_feats]
     mean_std = VF.mean_std_loss(output_stats, style_stats) / norms.mean_std
-    output_mu, _ = model.style_encoder.encode_statistics(statistics_vector(output_stats))  # (B, D)
-    triplet = VF.triplet_disentanglement_loss(output_mu[0::2], output_mu[1::2], mu, weights.triplet_margin)
+    # The triplet trains the generator only: E_s measures the outputs with its weights held fixed, as the
+    # loss network does. Letting E_s minimise it too diverged within 20 steps: it can push every output's
+    # code away from its painting's code without bound, and the KL's pull on mu is too weak to stop it.
+    encoder = model.style_encoder
+    fixed_mlp = {name: p.detach() for name, p in encoder.mlp.named_parameters()}
+    standardized = encoder.standardize(statistics_vector(output_stats))  # (B, S)
+    output_mu = torch.func.functional_call(encoder.mlp, fixed_mlp, (standardized,)).chunk(2, dim=1)[0]  # (B, D)
+    triplet = VF.triplet_disentanglement_loss(
+        output_mu[0::2], output_mu[1::2], mu.detach(), weights.triplet_margin
+    )
     kl = VF.kl_divergence(mu, logvar)
     total = (
         weights.content * content

@@ -263,6 +263,8 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         model = VariationalStyleTransfer(config)
         # The layer scales come in with the config (a non-persistent buffer); the weights from the loss network.
         model.style_encoder.trunk.load_state_dict(loaded.trunk.state_dict())
+        # Crops of varied sizes, as in training, from the same rank-independent generator on every rank.
+        model.style_encoder.calibrate_statistics([sample_crops(styles, 16, size, rng) for size in (128, 176, 224)])
         estimated = estimate_norms(model, sample_crops(contents, 8, 160, rng), sample_crops(styles, 8, 160, rng))
         norms = LossNorms(*dist_utils.broadcast_floats(list(estimated.to_dict().values()), ctx))
         meta = {}
