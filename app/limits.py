@@ -112,10 +112,18 @@ class RateLimitMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, redis: Redis, max_requests: int, window_s: int, api_keys: list[str], exempt: set[str]
+        self,
+        app: ASGIApp,
+        redis: Redis,
+        namespace: str,
+        max_requests: int,
+        window_s: int,
+        api_keys: list[str],
+        exempt: set[str],
     ) -> None:
         self.app = app
         self.redis = redis
+        self.namespace = namespace
         self.max_requests = max_requests
         self.window_s = window_s
         self.api_keys = api_keys
@@ -131,7 +139,7 @@ class RateLimitMiddleware:
 
     def wait_needed(self, client: str, now: float) -> int:
         """0 when this request is within the client's budget, else the seconds until it would be."""
-        key = f"{KEY_PREFIX}:ratelimit:{client}"
+        key = f"{KEY_PREFIX}:ratelimit:{self.namespace}:{client}"
         member = f"{now:.6f}:{secrets.token_hex(4)}"
         with self.redis.pipeline() as pipe:
             pipe.zremrangebyscore(key, 0, now - self.window_s)

@@ -124,6 +124,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.add_middleware(
             RateLimitMiddleware,
             redis=redis,
+            namespace=settings.queue_name,  # one budget per deployment, even where several share a Redis
             max_requests=settings.rate_limit_requests,
             window_s=settings.rate_limit_window_s,
             api_keys=settings.api_key_list,
