@@ -16,9 +16,12 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from model.networks import VariationalStyleTransfer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -108,17 +111,31 @@ def machine() -> dict[str, Any]:
     }
 
 
+def checkpoint_path() -> Path | None:
+    """The checkpoint to measure: ``VST_CHECKPOINT`` when set (as for the worker), else None = the shipped one."""
+    value = os.environ.get("VST_CHECKPOINT")
+    return Path(value) if value else None
+
+
+def load_model(device: str = "cpu") -> tuple[VariationalStyleTransfer, dict[str, Any]]:
+    """(model, provenance) of :func:`checkpoint_path` via model.checkpoint.load_checkpoint."""
+    from model.checkpoint import load_checkpoint
+
+    return load_checkpoint(checkpoint_path(), device=device)
+
+
 def checkpoint_info() -> dict[str, Any]:
-    """The shipped checkpoint that was measured: its hash and training provenance."""
+    """The checkpoint that was measured: its file, hash and training provenance."""
     import hashlib
 
     from model.checkpoint import DEFAULT_CHECKPOINT, read_checkpoint
 
-    _, metadata = read_checkpoint(DEFAULT_CHECKPOINT)
+    path = checkpoint_path() or DEFAULT_CHECKPOINT
+    _, metadata = read_checkpoint(path)
     provenance = json.loads(metadata.get("provenance", "{}"))
-    digest = hashlib.sha256(DEFAULT_CHECKPOINT.read_bytes()).hexdigest()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return {
-        "path": str(DEFAULT_CHECKPOINT.relative_to(REPO_ROOT)),
+        "path": relative(path),
         "sha256": digest[:16],
         "steps": provenance.get("steps"),
         "git_commit": provenance.get("git_commit"),

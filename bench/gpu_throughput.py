@@ -21,7 +21,6 @@ import benchlib
 import torch
 from PIL import ImageOps
 
-from model.checkpoint import load_checkpoint
 from model.fast_generator import FastGenerator
 from model.inference import Stylizer, image_to_tensor
 
@@ -137,7 +136,7 @@ def main() -> int:
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else benchlib.cpu_model()
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    model, _ = load_checkpoint(None, device=device)
+    model, _ = benchlib.load_model(str(device))
     styles = [benchlib.open_rgb(p) for p in benchlib.image_paths(benchlib.EVAL_STYLE)]
     stylizer = Stylizer(model, device=device, dtype=torch.float32)
     all_codes = torch.stack([stylizer.encode_style(s).mu for s in styles]).to(device)  # (S, D)

@@ -40,7 +40,6 @@ import torch
 from peer import Peer
 from PIL import Image
 
-from model.checkpoint import load_checkpoint
 from model.inference import StyleCode, Stylizer, default_dtype, image_to_tensor, pad_to_multiple, tensor_to_image
 from model.networks import VariationalStyleTransfer
 
@@ -85,7 +84,7 @@ def modules_stylize(
 
 def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
     """Interleaved timings of every method at every size. Returns per size and method the timing summary."""
-    model, _ = load_checkpoint(None)
+    model, _ = benchlib.load_model()
     ours = Stylizer(model)
     peer = Peer(args.threads)
     contents = [benchlib.open_rgb(p) for p in benchlib.image_paths(benchlib.EVAL_CONTENT)][: args.contents]

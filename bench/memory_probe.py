@@ -27,13 +27,12 @@ def main() -> int:
     if args.method == "ours":
         import torch
 
-        from model.checkpoint import load_checkpoint
         from model.inference import Stylizer
 
         imports = benchlib.current_rss_mib()
         if args.threads:
             torch.set_num_threads(args.threads)
-        ours = Stylizer(load_checkpoint(None)[0])
+        ours = Stylizer(benchlib.load_model()[0])
         ours.stylize(tiny, [ours.encode_style(tiny)], max_side=64)
         loaded = benchlib.current_rss_mib()
         ours.stylize(content, [ours.encode_style(style)], max_side=args.side)

@@ -149,7 +149,7 @@ def plot(summary: dict[str, Any], path: Path, title: str) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
-    model, provenance = load_checkpoint(None)
+    model, provenance = benchlib.load_model()
     ours = Stylizer(model)
     baseline = ours
     if args.baseline_checkpoint is not None:

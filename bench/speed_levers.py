@@ -28,7 +28,6 @@ import torch
 from peer import Peer
 from PIL import ImageOps
 
-from model.checkpoint import load_checkpoint
 from model.fast_generator import FastGenerator
 from model.inference import STYLE_SHORT_SIDE, image_to_tensor, keep_freed_memory_mapped
 from model.networks import VariationalStyleTransfer, style_statistics
@@ -85,7 +84,7 @@ def main() -> int:
     torch.set_num_threads(1)
     torch.set_grad_enabled(False)
 
-    model, _ = load_checkpoint(None)
+    model, _ = benchlib.load_model()
     photo = benchlib.open_rgb(benchlib.image_paths(benchlib.EVAL_CONTENT)[0])
     content = ImageOps.fit(photo, (args.side, args.side))
     style = benchlib.open_rgb(benchlib.image_paths(benchlib.EVAL_STYLE)[0])
