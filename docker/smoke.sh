@@ -224,9 +224,12 @@ workers_ready() {
         python3 -c 'import json, sys; sys.exit(len(json.load(open(sys.argv[1]))["workers"]) < int(sys.argv[2]))' \
             "$work_dir/readyz.json" "$workers"
 }
+# A container that exited (and was restarted by its restart policy) will not get ready: stop waiting.
+restarts() { compose ps -q | xargs -r docker inspect --format '{{.RestartCount}}' | awk '{n += $1} END {print n + 0}'; }
 ready=0
 for _ in $(seq 180); do
     if workers_ready; then ready=1; break; fi
+    [[ "$(restarts)" == 0 ]] || fail "a container exited while starting (logs below)"
     sleep 1
 done
 [[ $ready -eq 1 ]] || { curl -sS "$api/readyz" || true; echo; fail "the stack did not become ready in 180 s"; }
