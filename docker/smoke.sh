@@ -211,6 +211,10 @@ export VST_API_BIND=127.0.0.1 VST_API_PORT="$port" VST_BASE_IMAGE="$base_image" 
     VST_REDIS_IMAGE="$redis_image" VST_API_IMAGE="$api_image" VST_WORKER_CPU_IMAGE="$worker_image" \
     VST_TRAINER_CPU_IMAGE="$trainer_image"
 api="http://127.0.0.1:$port"
+# The stack runs as it would in production: with an API key, which every job request must carry.
+VST_API_KEYS="smoke-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+export VST_API_KEYS
+auth=(-H "X-API-Key: $VST_API_KEYS")
 
 compose config -q
 log "docker-compose up -d (redis, api, $workers CPU workers) on $api"
@@ -242,20 +246,20 @@ log "$running worker containers running (--scale worker-cpu=$workers), all ready
 style_image="$(find data/eval/style -maxdepth 1 -name '*.jpg' | sort | head -n 1)"
 log "POST /stylize content=$content_image style=$style_image max_side=$max_side"
 start_ms=$(date +%s%3N)
-http_code="$(curl -sS -o "$work_dir/submit.json" -w '%{http_code}' \
+http_code="$(curl -sS "${auth[@]}" -o "$work_dir/submit.json" -w '%{http_code}' \
     -F "content=@$content_image" -F "style=@$style_image" -F "max_side=$max_side" -F format=png \
     "$api/stylize")"
 [[ "$http_code" == "202" ]] || { cat "$work_dir/submit.json"; echo; fail "POST /stylize answered $http_code, not 202"; }
 job_id="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$work_dir/submit.json")"
 status=""
 for _ in $(seq 300); do
-    curl -fsS -o "$work_dir/job.json" "$api/jobs/$job_id"
+    curl -fsS "${auth[@]}" -o "$work_dir/job.json" "$api/jobs/$job_id"
     status="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$work_dir/job.json")"
     [[ "$status" == "finished" || "$status" == "failed" || "$status" == "canceled" ]] && break
     sleep 0.2
 done
 [[ "$status" == "finished" ]] || { cat "$work_dir/job.json"; echo; fail "job $job_id ended as '$status'"; }
-http_code="$(curl -sS -o "$work_dir/result.png" -w '%{http_code} %{content_type}' "$api/jobs/$job_id/result")"
+http_code="$(curl -sS "${auth[@]}" -o "$work_dir/result.png" -w '%{http_code} %{content_type}' "$api/jobs/$job_id/result")"
 elapsed_ms=$(($(date +%s%3N) - start_ms))
 [[ "$http_code" == "200 image/png" ]] || fail "GET /jobs/$job_id/result answered '$http_code'"
 
