@@ -18,7 +18,7 @@
 #     --trainer  also build the trainer image and run two training steps in it
 #
 # Needs root (apt-get, dockerd, debootstrap) and PyPI plus a Debian mirror; builds run under `nice`.
-# VST_SMOKE_RESULT=PATH keeps a copy of the stylized PNG.
+# VST_SMOKE_RESULT=PATH keeps a copy of the stylized PNG; VST_SMOKE_CHECKPOINT=FILE serves that checkpoint.
 # The CPU worker installs torch from PyPI (TORCH_CPU_INDEX_URL below), which is the CUDA build (5.6 GiB of
 # image), because PyTorch's own CPU wheel index cannot be reached here: see docs/docker.md.
 set -euo pipefail
@@ -58,7 +58,8 @@ started_dockerd_pid=""
 work_dir="$(mktemp -d)"
 compose_up=0
 
-compose() { docker-compose -p "$project" -f "$repo_root/docker-compose.yml" "$@"; }
+compose_files=(-f "$repo_root/docker-compose.yml")
+compose() { docker-compose -p "$project" "${compose_files[@]}" "$@"; }
 
 teardown() {
     local status=$?
@@ -216,6 +217,21 @@ VST_API_KEYS="smoke-$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 export VST_API_KEYS
 auth=(-H "X-API-Key: $VST_API_KEYS")
 
+# VST_SMOKE_CHECKPOINT=FILE: the workers serve that checkpoint instead of the one in the image, mounted read-only
+# as an override file would do it (docs/docker.md), e.g. to try a candidate model in the real stack.
+if [[ -n "${VST_SMOKE_CHECKPOINT:-}" ]]; then
+    checkpoint="$(realpath "$VST_SMOKE_CHECKPOINT")"
+    [[ -f "$checkpoint" ]] || fail "VST_SMOKE_CHECKPOINT: no file $VST_SMOKE_CHECKPOINT"
+    cat >"$work_dir/checkpoint.yml" <<EOF
+services:
+  worker-cpu:
+    volumes: ["$checkpoint:/models/candidate.safetensors:ro"]
+    environment:
+      VST_CHECKPOINT: /models/candidate.safetensors
+EOF
+    compose_files+=(-f "$work_dir/checkpoint.yml")
+    log "workers serve $checkpoint (VST_SMOKE_CHECKPOINT)"
+fi
 compose config -q
 log "docker-compose up -d (redis, api, $workers CPU workers) on $api"
 compose_up=1
