@@ -106,6 +106,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
+        # How idle OpenMP threads wait: spinning (the default) costs a lot on a busy machine.
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "load_average_1_5_15": load_average(),
     }

@@ -25,6 +25,11 @@ def load(folder: Path, name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def ckpt(data: dict[str, Any]) -> str:
+    info = data.get("checkpoint") or {}
+    return f"checkpoint `{info.get('sha256', '?')}` ({info.get('steps', '?')} steps)"
+
+
 def ms(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds * 1000:.0f} ms"
 
@@ -54,14 +59,16 @@ def machine_section(sources: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def latency_section(latency: dict[str, Any] | None, one_thread: dict[str, Any] | None) -> list[str]:
+def latency_section(
+    latency: dict[str, Any] | None, one_thread: dict[str, Any] | None, passive: dict[str, Any] | None
+) -> list[str]:
     lines = ["## 1. Single-image latency on the CPU: ours vs the peer", ""]
     if latency is None:
         return lines + ["Not measured yet: run `python bench/latency.py --json`.", ""]
     headline = latency["headline"]
     lines += [
-        f"Command: `{latency['command']}` ({latency['seconds_total']:.0f} s). Peer: {latency['peer']}. "
-        f"Our dtype on this CPU: {latency['ours_dtype']}.",
+        f"Command: `{latency['command']}` ({latency['seconds_total']:.0f} s, {ckpt(latency)}). "
+        f"Peer: {latency['peer']}. Our dtype on this CPU: {latency['ours_dtype']}.",
         "",
         "What each column times (one library call, PIL image in, PIL image out, warm, median over the "
         f"{len(latency['images']['contents'])} evaluation photos x repeats, each photo resized so that its "
@@ -137,18 +144,34 @@ def latency_section(latency: dict[str, Any] | None, one_thread: dict[str, Any] |
             "the difference between the first two columns, and one stylization the difference to the peak.",
             "",
         ]
-    if one_thread:
-        lines += [
+    variants = [
+        (
+            one_thread,
             "### The same side by side with one thread each",
+            "One torch thread and one onnxruntime thread.",
+        ),
+        (
+            passive,
+            "### The same with `OMP_WAIT_POLICY=PASSIVE`",
+            "Two threads, but idle OpenMP threads sleep instead of spinning. On a busy machine a spinning "
+            "thread burns the time slice its partner needs to reach the next barrier, and our forward pass has "
+            "about a hundred parallel regions; onnxruntime (the peer) does not use OpenMP, so only our side "
+            "changes. libgomp reads the variable when torch is imported, so it has to be in the environment "
+            "of the process (worker, CLI) before it starts.",
+        ),
+    ]
+    for data, title, note in variants:
+        if not data:
+            continue
+        lines += [
+            title,
             "",
-            f"Command: `{one_thread['command']}`. One torch thread and one onnxruntime thread: on a loaded "
-            "2-core machine this is less sensitive to other processes than two threads, whose every parallel "
-            "region waits for the slower core.",
+            f"Command: `{data['command']}`. {note}",
             "",
             "| size | ours (cached) | ours (+ style) | peer | peer (cached vector) | ours cached / peer | load after |",
             "|---|---|---|---|---|---|---|",
         ]
-        for side, row in one_thread["sizes"].items():
+        for side, row in data["sizes"].items():
             m = {k: v["median_s"] for k, v in row["methods"].items()}
             lines.append(
                 f"| {side} px | {ms(m[OURS_CACHED])} | {ms(m[OURS_WITH_STYLE])} | {ms(m[PEER])} "
@@ -189,7 +212,8 @@ def speed_section(
     ]
     if levers:
         lines += [
-            f"CPU time of one thread (`{levers['command']}`; {levers['input']}; {levers.get('allocator', '')}):",
+            f"CPU time of one thread (`{levers['command']}`, {ckpt(levers)}; {levers['input']}; "
+            f"{levers.get('allocator', '')}):",
             "",
             "| variant | CPU ms | mean / max abs difference to fp32, grey levels |",
             "|---|---|---|",
@@ -271,7 +295,22 @@ def verdict_section(latency: dict[str, Any] | None, levers: dict[str, Any] | Non
     return lines
 
 
-def service_section(load: dict[str, Any] | None, overhead: dict[str, Any] | None) -> list[str]:
+def load_rows(load: dict[str, Any], label: str) -> list[str]:
+    rows = []
+    for r in load["results"]:
+        rows.append(
+            f"| {r['workers']} ({r['torch_threads_per_worker']}){label} | {r['users']} | {r['measured_seconds']:.0f} "
+            f"| {r['finished']} | {r['failed']} | **{r['lost']}** | {r['rejected_429']} "
+            f"| {r['throughput_jobs_per_s']:.2f} | {r['latency_p50_s']:.2f} s | {r['latency_p95_s']:.2f} s "
+            f"| {r['latency_p99_s']:.2f} s | {ms(r['model_median_s'])} | {load_note(r['load_average_before'])} → "
+            f"{load_note(r['load_average_after'])} |"
+        )
+    return rows
+
+
+def service_section(
+    load: dict[str, Any] | None, overhead: dict[str, Any] | None, passive: dict[str, Any] | None
+) -> list[str]:
     lines = ["## 4. The service: API + queue overhead and a load test", ""]
     if overhead:
         lines += [
@@ -291,21 +330,16 @@ def service_section(load: dict[str, Any] | None, overhead: dict[str, Any] | None
         lines += ["One-job overhead not measured yet: `python bench/load/run_load.py` runs it first.", ""]
     if load:
         lines += [
-            f"Load test (`{load['command']}`; locust {load['locust']} headless on 127.0.0.1; {load['job']}; "
-            "closed loop: each user sends its next job when the previous one ended):",
+            f"Load test (`{load['command']}`, {ckpt(load)}; locust {load['locust']} headless on 127.0.0.1; "
+            f"{load['job']}; closed loop: each user sends its next job when the previous one ended):",
             "",
             "| workers (torch threads each) | users | seconds | finished | failed | lost | 429 | jobs/s | p50 | p95 "
             "| p99 | worker model median | load before / after |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for r in load["results"]:
-            lines.append(
-                f"| {r['workers']} ({r['torch_threads_per_worker']}) | {r['users']} | {r['measured_seconds']:.0f} "
-                f"| {r['finished']} | {r['failed']} | **{r['lost']}** | {r['rejected_429']} "
-                f"| {r['throughput_jobs_per_s']:.2f} | {r['latency_p50_s']:.2f} s | {r['latency_p95_s']:.2f} s "
-                f"| {r['latency_p99_s']:.2f} s | {ms(r['model_median_s'])} | {load_note(r['load_average_before'])} → "
-                f"{load_note(r['load_average_after'])} |"
-            )
+        lines += load_rows(load, "")
+        if passive:
+            lines += load_rows(passive, ", OMP_WAIT_POLICY=PASSIVE")
         lines += [
             "",
             "Lost = accepted (202) but never reached finished or failed: jobs still running when locust stopped "
@@ -340,10 +374,10 @@ def quality_section(quality: dict[str, Any] | None) -> list[str]:
     diversity = quality["diversity"]["ours, variation 1 (samples)"]
     sweeps = quality["interpolation"]
     lines += [
-        f"Command: `{quality['command']}` ({quality['seconds_total']:.0f} s). {s['contents']} photos x "
-        f"{s['styles']} paintings = {s['pairs']} pairs from data/eval (never used in training), at "
-        f"{s['max_side']} px. All scores from the checkpoint's own loss network (its frozen VGG trunk) with "
-        "training/metrics.py; mean ± standard error over images.",
+        f"Command: `{quality['command']}` ({quality['seconds_total']:.0f} s, {ckpt(quality)}). "
+        f"{s['contents']} photos x {s['styles']} paintings = {s['pairs']} pairs from data/eval (never used in "
+        f"training), at {s['max_side']} px. All scores from the checkpoint's own loss network (its frozen VGG "
+        "trunk) with training/metrics.py; mean ± standard error over images.",
         "",
         "- content loss: mean squared relu4_1 difference to the photo; Gram style loss: summed over relu1_1 "
         "to relu4_1 against the painting; edge correlation: Pearson correlation of Sobel magnitudes with the "
@@ -473,6 +507,8 @@ def main() -> int:
     args = parser.parse_args()
     latency = load(args.bench, "latency.json")
     one_thread = load(args.bench, "one_thread/latency.json")
+    passive = load(args.bench, "omp_passive/latency.json")
+    passive_load = load(args.bench, "omp_passive/load.json")
     levers = load(args.bench, "speed_levers.json")
     default = load(args.bench, "speed_levers_default_allocator.json")
     overhead = load(args.bench, "service_latency.json")
@@ -507,10 +543,10 @@ def main() -> int:
     page = (
         summary
         + machine_section(sources)
-        + latency_section(latency, one_thread)
+        + latency_section(latency, one_thread, passive)
         + speed_section(latency, levers, default)
         + verdict_section(latency, levers)
-        + service_section(load_test, overhead)
+        + service_section(load_test, overhead, passive_load)
         + quality_section(quality)
         + gpu_section(gpu, smoke)
         + commands_section()

@@ -16,9 +16,11 @@ fi
 uptime
 $PY bench/latency.py --json
 $PY bench/latency.py --threads 1 --no-memory --no-speed-work --out docs/bench/one_thread
+OMP_WAIT_POLICY=PASSIVE $PY bench/latency.py --no-memory --no-speed-work --out docs/bench/omp_passive
 $PY bench/speed_levers.py
 $PY bench/speed_levers.py --default-allocator
 $PY bench/load/run_load.py
+OMP_WAIT_POLICY=PASSIVE $PY bench/load/run_load.py --latency-runs 0 --out docs/bench/omp_passive
 $PY bench/quality.py
 $PY bench/gpu_throughput.py
 $PY bench/gpu_throughput.py --device cpu --batches 1 2 4 --dtypes bfloat16
