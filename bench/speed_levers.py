@@ -5,8 +5,9 @@
 Times content encoder + decoder on one evaluation photo resized to SIDE x SIDE (the worst case at that
 size), style code cached, with ``time.thread_time`` and one torch thread: CPU seconds spent by this
 thread, which other processes on the machine hardly change (wall-clock needs a quiet machine; see
-bench/latency.py). Also times the style encoder in fp32 and bf16, and the peer's call the same way
-(onnxruntime with one intra-op thread). Every variant is compared with the fp32 modules' output.
+bench/latency.py). Also times the style encoder in fp32 and bf16, the peer's call the same way
+(onnxruntime with one intra-op thread), and ours (Stylizer.stylize, style code cached) against the peer's
+stylize_with on every evaluation photo at SIDE px. Every variant is compared with the fp32 modules' output.
 ``--default-allocator`` leaves glibc's malloc settings as they are (the Stylizer keeps freed memory mapped;
 see model.inference.keep_freed_memory_mapped). Writes docs/bench/speed_levers[_default_allocator].{json,png}.
 """
@@ -29,7 +30,7 @@ from peer import Peer
 from PIL import ImageOps
 
 from model.fast_generator import FastGenerator
-from model.inference import STYLE_SHORT_SIDE, image_to_tensor, keep_freed_memory_mapped
+from model.inference import STYLE_SHORT_SIDE, Stylizer, image_to_tensor, keep_freed_memory_mapped
 from model.networks import VariationalStyleTransfer, style_statistics
 
 
@@ -139,6 +140,8 @@ def main() -> int:
         "style_vector": cpu_seconds(lambda: peer.style_vector(style), args.repeats),
     }
     print(f"peer (1 thread): {peer_times}", flush=True)
+    side_by_side = compare_on_eval_set(model, peer, args)
+    print(f"ours vs peer on the evaluation photos: {side_by_side['median']}", flush=True)
 
     report = {
         "command": "python " + " ".join([benchlib.relative(Path(sys.argv[0]))] + sys.argv[1:]),
@@ -150,6 +153,7 @@ def main() -> int:
         "generator": results,
         "style_encoder": style_encoder,
         "peer_one_thread": peer_times,
+        "eval_set_side_by_side": side_by_side,
         "load_average_end": benchlib.load_average(),
     }
     name = "speed_levers_default_allocator" if args.default_allocator else "speed_levers"
@@ -157,6 +161,32 @@ def main() -> int:
     plot(results, peer_times["stylize_with"]["median_s"], args.out / f"{name}.png", args.side)
     print(f"wrote {benchlib.relative(args.out / f'{name}.json')}, {name}.png")
     return 0
+
+
+def compare_on_eval_set(model: VariationalStyleTransfer, peer: Peer, args: argparse.Namespace) -> dict[str, Any]:
+    """Ours (the Stylizer, style code cached) vs the peer's stylize_with on every evaluation photo at SIDE px.
+
+    The same calls as bench/latency.py, but in CPU time of one thread, so the ratio holds on a busy machine.
+    """
+    ours = Stylizer(model)
+    styles = [benchlib.open_rgb(p) for p in benchlib.image_paths(benchlib.EVAL_STYLE)]
+    photos = [benchlib.open_rgb(p) for p in benchlib.image_paths(benchlib.EVAL_CONTENT)]
+    rows: list[dict[str, Any]] = []
+    ours_times: list[float] = []
+    peer_times: list[float] = []
+    for index, photo in enumerate(photos):
+        content = benchlib.at_long_side(photo, args.side)
+        style = styles[index % len(styles)]
+        code = ours.encode_style(style)
+        ours_s = cpu_seconds(partial(ours.stylize, content, [code], max_side=args.side), args.repeats)["median_s"]
+        peer_s = cpu_seconds(partial(peer.stylize, content, style, args.side), args.repeats)["median_s"]
+        rows.append({"size": f"{content.width}x{content.height}", "ours_s": ours_s, "peer_s": peer_s})
+        ours_times.append(ours_s)
+        peer_times.append(peer_s)
+    ours_median = statistics.median(ours_times)
+    peer_median = statistics.median(peer_times)
+    median = {"ours_s": ours_median, "peer_s": peer_median, "ratio": round(ours_median / peer_median, 3)}
+    return {"per_photo": rows, "median": median}
 
 
 def plot(results: dict[str, Any], peer_s: float, path: Path, side: int) -> None:
