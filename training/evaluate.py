@@ -204,7 +204,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     ]
     for name, row in results["methods"].items():
         lines.append(
-            f"| {METHOD_LABELS.get(name, name)} | {row['pairs']} | {row['content_loss']:.3f} | {row['style_loss']:.3f} "
+            f"| {METHOD_LABELS.get(name, name)} | {row['pairs']} | {row['content_loss']:.4g} | {row['style_loss']:.4g} "
             f"| {row['edge_correlation']:.3f} | {row['color_distance']:.3f} | {row['seconds_per_image']:.3f} |"
         )
     diversity = results["diversity"]
