@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictBool, ValidationError
 from redis import Redis
 
 from app.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
@@ -110,7 +110,8 @@ class PreferenceVote(BaseModel):
 
 class DeceptionJudgment(BaseModel):
     item_id: str = Field(pattern=ITEM_ID_PATTERN, examples=["d3"])
-    real: bool = Field(description="True: the participant takes it for a real artwork.")
+    # Strict: lax pydantic would take 0/1 for a boolean, which the schema forbids (found by schemathesis).
+    real: StrictBool = Field(description="True: the participant takes it for a real artwork.")
 
 
 class DeceptionVote(BaseModel):

@@ -57,17 +57,16 @@ def _own_schema() -> dict[str, Any]:
 
 
 schema: BaseSchema = schemathesis.openapi.from_dict(_own_schema())
-# A known finding of this fuzzer, tracked by the strict xfail below until it is fixed: the deception-vote
-# body's `real` is a plain `bool` (app/survey_store.py, DeceptionJudgment), which pydantic's lax mode fills
-# from 0/1, so a body the schema forbids is accepted. The fix there: `real: StrictBool`.
-LAX_BOOL_PATH = "/survey/api/deception/votes"
+# A finding of this fuzzer, now fixed and kept as a regression test below: the deception-vote body's `real`
+# was a lax pydantic `bool`, which took 0/1, so a body the schema forbids was accepted.
+DECEPTION_VOTES = "/survey/api/deception/votes"
 
 
 def test_the_fuzzed_schema_is_the_one_the_api_serves(fuzzed_api: str) -> None:
     assert httpx.get(f"{fuzzed_api}/openapi.json").json() == _own_schema()
 
 
-@schema.exclude(method="POST", path=LAX_BOOL_PATH).parametrize()
+@schema.parametrize()
 @hypothesis.settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -79,14 +78,10 @@ def test_the_api_conforms_to_its_schema_and_never_answers_5xx(case: Case, fuzzed
     case.call_and_validate(base_url=fuzzed_api, checks=CHECKS, timeout=30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="survey deception votes accept 0/1 for the boolean `real` (lax pydantic bool): a schema violation",
-)
 def test_a_survey_vote_with_a_number_for_a_boolean_is_refused(fuzzed_api: str) -> None:
-    # The case schemathesis found, replayed. When it passes, drop the LAX_BOOL_PATH exclusion and this xfail.
+    # The case schemathesis found, replayed.
     with httpx.Client(base_url=fuzzed_api, timeout=30) as participant:
         task = participant.get("/survey/api/deception/next", params={"count": 1}).json()["tasks"][0]
         body = {"judgments": [{"item_id": task["item_id"], "real": 0}]}
-        response = participant.post(LAX_BOOL_PATH, json=body)
+        response = participant.post(DECEPTION_VOTES, json=body)
     assert response.status_code == 422, response.text
