@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import JobStoreDep, SettingsDep, StyleRegistryDep
 from app.errors import Unprocessable, error_responses
 from app.images import MIN_CONTENT_SIDE, ValidImage, read_upload, validate_image
+from app.jobs import JobStore
 from app.protocol import ImageFormat
 from app.schemas import JobView, StylizeOptions
 from app.security import CallerDep
@@ -51,6 +52,36 @@ def stylize_options(
 
 
 OptionsDep = Annotated[StylizeOptions, Depends(stylize_options)]
+
+
+async def _submit(
+    jobs: JobStore,
+    options: StylizeOptions,
+    kind: str,
+    content: ValidImage,
+    styles: list[ValidImage],
+    weights: list[float] | None,
+    steps: int | None,
+    max_side: int,
+    owner: str | None,
+) -> JobView:
+    """Queue one job with the shared options; the store's Redis calls run off the event loop."""
+    return await run_in_threadpool(
+        jobs.submit,
+        kind=kind,
+        content=content,
+        styles=styles,
+        weights=weights,
+        steps=steps,
+        alpha=options.alpha,
+        variation=options.variation,
+        samples=options.samples,
+        seed=options.seed,
+        preserve_color=options.preserve_color,
+        max_side=max_side,
+        image_format=options.format,
+        owner=owner,
+    )
 
 
 def parse_weights(raw: list[str] | None, count: int) -> list[float] | None:
@@ -129,22 +160,7 @@ async def stylize(
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
     styles = await _styles([style] if style else [], [style_id] if style_id else [], settings, registry, caller.owner)
-    view = await run_in_threadpool(
-        jobs.submit,
-        kind="stylize",
-        content=content_image,
-        styles=styles,
-        weights=None,
-        steps=None,
-        alpha=options.alpha,
-        variation=options.variation,
-        samples=options.samples,
-        seed=options.seed,
-        preserve_color=options.preserve_color,
-        max_side=max_side,
-        image_format=options.format,
-        owner=caller.owner,
-    )
+    view = await _submit(jobs, options, "stylize", content_image, styles, None, None, max_side, caller.owner)
     return _accepted(view, response)
 
 
@@ -194,21 +210,8 @@ async def interpolate(
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
     style_images = await _styles(uploads, ids, settings, registry, caller.owner)
-    view = await run_in_threadpool(
-        jobs.submit,
-        kind="interpolate",
-        content=content_image,
-        styles=style_images,
-        weights=parsed_weights,
-        steps=steps,
-        alpha=options.alpha,
-        variation=options.variation,
-        samples=options.samples,
-        seed=options.seed,
-        preserve_color=options.preserve_color,
-        max_side=max_side,
-        image_format=options.format,
-        owner=caller.owner,
+    view = await _submit(
+        jobs, options, "interpolate", content_image, style_images, parsed_weights, steps, max_side, caller.owner
     )
     return _accepted(view, response)
 
