@@ -66,9 +66,7 @@ def save_checkpoint(
     dtype: torch.dtype = torch.float32,
 ) -> None:
     """Save the model's weights (optionally cast, e.g. to fp16 for shipping) and its config."""
-    tensors = {
-        name: tensor.detach().to(dtype).contiguous().cpu() for name, tensor in model.state_dict().items()
-    }
+    tensors = {name: tensor.detach().to(dtype).contiguous().cpu() for name, tensor in model.state_dict().items()}
     metadata = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
@@ -120,9 +118,7 @@ def load_checkpoint(
     unexpected = sorted(set(tensors) - set(expected))
     missing = sorted(set(expected) - set(tensors))
     if unexpected or missing:
-        raise CheckpointError(
-            f"{path} does not match its config: unexpected={unexpected[:5]} missing={missing[:5]}"
-        )
+        raise CheckpointError(f"{path} does not match its config: unexpected={unexpected[:5]} missing={missing[:5]}")
     for name, tensor in tensors.items():
         if tuple(tensor.shape) != tuple(expected[name].shape):
             raise CheckpointError(

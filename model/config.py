@@ -58,10 +58,9 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         data = dict(data)
-        trunk = TrunkConfig(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("trunk").items()}
-        )
+        trunk_fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("trunk").items()}
+        trunk = TrunkConfig(**trunk_fields)
         if trunk.arch not in VGG_PLANS:
             raise ValueError(f"unknown trunk architecture {trunk.arch!r}")
-        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(trunk=trunk, **fields)

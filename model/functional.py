@@ -102,16 +102,12 @@ def triplet_disentanglement_loss(
     return F.relu(margin + positive - negative).mean()
 
 
-def sample_code(
-    mu: torch.Tensor, logvar: torch.Tensor, variation: float, noise: torch.Tensor
-) -> torch.Tensor:
+def sample_code(mu: torch.Tensor, logvar: torch.Tensor, variation: float, noise: torch.Tensor) -> torch.Tensor:
     """s = mu + variation * sigma * eps, with sigma = exp(logvar / 2). All (B, D); variation=0 is mu."""
     return mu + variation * torch.exp(0.5 * logvar) * noise
 
 
-def blend_codes(
-    mus: torch.Tensor, logvars: torch.Tensor, weights: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def blend_codes(mus: torch.Tensor, logvars: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted blend of K Gaussian style codes.
 
     mus, logvars: (K, D); weights: (K,), non-negative and not all zero (normalised here).
@@ -132,9 +128,7 @@ def blend_codes(
 
 def rgb_to_yiq(image: torch.Tensor) -> torch.Tensor:
     """RGB -> YIQ per pixel. image: (B, 3, H, W) in [0, 1]."""
-    matrix = image.new_tensor(
-        [[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]]
-    )  # (3, 3)
+    matrix = image.new_tensor([[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]])  # (3, 3)
     return torch.einsum("ij,bjhw->bihw", matrix, image)  # (B, 3, H, W)
 
 

@@ -20,6 +20,10 @@ class VGGTrunk(nn.Module):
     Its parameters are frozen: it is never trained.
     """
 
+    input_mean: torch.Tensor
+    input_std: torch.Tensor
+    layer_scales: torch.Tensor
+
     def __init__(self, config: TrunkConfig) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -37,16 +41,14 @@ class VGGTrunk(nn.Module):
         self.tap_indices = [conv_positions[t] + 1 for t in VGG_TAPS[config.arch]]
         self.register_buffer("input_mean", torch.tensor(config.input_mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("input_std", torch.tensor(config.input_std).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer(
-            "layer_scales", torch.tensor(config.layer_scales, dtype=torch.float32), persistent=False
-        )
+        self.register_buffer("layer_scales", torch.tensor(config.layer_scales, dtype=torch.float32), persistent=False)
         self.input_scale = config.input_scale
         self.requires_grad_(False)
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
         """image: (B, 3, H, W) RGB in [0, 1] -> [relu1_1, relu2_1, relu3_1, relu4_1], each divided by its scale."""
         x = (image * self.input_scale - self.input_mean.to(image.dtype)) / self.input_std.to(image.dtype)
-        outputs = []
+        outputs: list[torch.Tensor] = []
         last = self.tap_indices[-1]
         for index, layer in enumerate(self.features):
             x = layer(x)
@@ -73,6 +75,9 @@ INITIAL_LOGVAR = -6.0
 class StyleEncoder(nn.Module):
     """E_s: frozen VGG statistics -> MLP -> (mu, logvar) of a Gaussian style code."""
 
+    stats_mean: torch.Tensor
+    stats_std: torch.Tensor
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.trunk = VGGTrunk(config.trunk)
@@ -96,6 +101,7 @@ class StyleEncoder(nn.Module):
         # Likewise the mu rows are scaled up (x3) so that different styles start further apart than
         # sigma (0.24 vs 0.08 unscaled, on the bundled paintings); x10 made outlier crops give |mu| ~ 10 and diverged.
         head = self.mlp[-1]
+        assert isinstance(head, nn.Linear)
         with torch.no_grad():
             head.weight[: config.latent_dim].mul_(3.0)
             head.weight[config.latent_dim :].mul_(0.1)
@@ -128,9 +134,7 @@ class StyleEncoder(nn.Module):
 
 def _conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
     # Reflection padding avoids dark borders; stride-2 convs downsample without checkerboards.
-    return nn.Sequential(
-        nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride)
-    )
+    return nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride))
 
 
 class ContentEncoder(nn.Module):
@@ -187,13 +191,12 @@ class Decoder(nn.Module):
             offset += 2 * channels
         return out
 
-    def forward(
-        self, content_features: torch.Tensor, film: list[tuple[torch.Tensor, torch.Tensor]]
-    ) -> torch.Tensor:
+    def forward(self, content_features: torch.Tensor, film: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
         """content_features: (B, C3, h, w); film from :meth:`film_parameters` -> image (B, 3, 4h, 4w) in (0, 1)."""
         x = content_features
         params = iter(film)
-        for conv_a, conv_b in self.residual:
+        for block in self.residual:
+            conv_a, conv_b = block[0], block[1]  # type: ignore[index]
             scale, shift = next(params)
             y = torch.relu(VF.adaptive_instance_norm(conv_a(x), scale.to(x.dtype), shift.to(x.dtype)))
             scale, shift = next(params)

@@ -83,7 +83,7 @@ def _load_hed_vgg16(trunk: VGGTrunk) -> Path:
             # The weights expect BGR; flipping the input-channel axis lets the trunk take RGB.
             weight = weight.flip(1)
         conv.weight.data.copy_(weight)
-        conv.bias.data.copy_(bias)
+        conv.bias.data.copy_(bias)  # type: ignore[union-attr]
     return path
 
 
@@ -107,7 +107,7 @@ def _load_vgg19(trunk: VGGTrunk, weights_path: str | None) -> str:
     feature_keys = sorted({int(k.split(".")[1]) for k in state if k.startswith("features.") and k.endswith(".weight")})
     for conv, index in zip(convs, feature_keys, strict=False):
         conv.weight.data.copy_(state[f"features.{index}.weight"])
-        conv.bias.data.copy_(state[f"features.{index}.bias"])
+        conv.bias.data.copy_(state[f"features.{index}.bias"])  # type: ignore[union-attr]
     return weights_path
 
 

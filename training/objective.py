@@ -95,9 +95,7 @@ def compute_losses(
     fixed_mlp = {name: p.detach() for name, p in encoder.mlp.named_parameters()}
     standardized = encoder.standardize(statistics_vector(output_stats))  # (B, S)
     output_mu = torch.func.functional_call(encoder.mlp, fixed_mlp, (standardized,)).chunk(2, dim=1)[0]  # (B, D)
-    triplet = VF.triplet_disentanglement_loss(
-        output_mu[0::2], output_mu[1::2], mu.detach(), weights.triplet_margin
-    )
+    triplet = VF.triplet_disentanglement_loss(output_mu[0::2], output_mu[1::2], mu.detach(), weights.triplet_margin)
     kl = VF.kl_divergence(mu, logvar)
     total = (
         weights.content * content
