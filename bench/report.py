@@ -339,7 +339,10 @@ def load_rows(load: dict[str, Any], label: str) -> list[str]:
 
 
 def service_section(
-    load: dict[str, Any] | None, overhead: dict[str, Any] | None, passive: dict[str, Any] | None
+    load: dict[str, Any] | None,
+    overhead: dict[str, Any] | None,
+    passive: dict[str, Any] | None,
+    encodings: dict[str, Any] | None,
 ) -> list[str]:
     lines = ["## 4. The service: API + queue overhead and a load test", ""]
     if overhead:
@@ -356,6 +359,15 @@ def service_section(
             "client's polling interval and the download; the target (DESIGN section 10) is at most 10%.",
             "",
         ]
+        if encodings:
+            lines += [
+                f"Encoding the result (`{encodings['command']}`; {encodings['what']}):",
+                "",
+                "| format | CPU ms | KiB |",
+                "|---|---|---|",
+                *[f"| {k} | {v['median_ms']:.1f} | {v['median_kib']:.0f} |" for k, v in encodings["results"].items()],
+                "",
+            ]
     else:
         lines += ["One-job overhead not measured yet: `python bench/load/run_load.py` runs it first.", ""]
     if load:
@@ -517,6 +529,7 @@ def commands_section() -> list[str]:
         "python bench/latency.py --threads 1 --no-memory --no-speed-work --out docs/bench/one_thread",
         "python bench/speed_levers.py                        # 2: per-lever CPU time, one thread",
         "python bench/speed_levers.py --default-allocator",
+        "python bench/encode_formats.py                      # 4: what encoding a result costs",
         "python bench/load/run_load.py                       # 4: one-job overhead + locust, 1 and 2 workers",
         "python bench/quality.py                             # 5: quality (Gatys makes it slow: ~30+ min)",
         "python bench/gpu_throughput.py                      # 6: only where CUDA exists",
@@ -576,7 +589,7 @@ def main() -> int:
         + latency_section(latency, one_thread, passive)
         + speed_section(latency, levers, default)
         + verdict_section(latency, levers, passive)
-        + service_section(load_test, overhead, passive_load)
+        + service_section(load_test, overhead, passive_load, load(args.bench, "encode_formats.json"))
         + quality_section(quality)
         + gpu_section(gpu, smoke)
         + commands_section()

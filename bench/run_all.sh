@@ -19,6 +19,7 @@ $PY bench/latency.py --threads 1 --no-memory --no-speed-work --out docs/bench/on
 OMP_WAIT_POLICY=PASSIVE $PY bench/latency.py --no-memory --no-speed-work --out docs/bench/omp_passive
 $PY bench/speed_levers.py
 $PY bench/speed_levers.py --default-allocator
+$PY bench/encode_formats.py
 $PY bench/load/run_load.py
 OMP_WAIT_POLICY=PASSIVE $PY bench/load/run_load.py --latency-runs 0 --out docs/bench/omp_passive
 $PY bench/quality.py
