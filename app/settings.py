@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -128,12 +129,23 @@ def _env_name(field: str) -> str:
     return "REDIS_URL" if field == "redis_url" else f"VST_{field.upper()}"
 
 
-def load_settings() -> ApiSettings:
-    """Read and validate the settings, turning pydantic's report into one readable message."""
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_validated(settings_class: type[SettingsT], process: str) -> SettingsT:
+    """Read and validate a process's settings, turning pydantic's report into one readable message.
+
+    Shared by the API and the worker (each has its own settings class).
+    """
     try:
-        return ApiSettings()
+        return settings_class()
     except ValidationError as exc:
         problems = "; ".join(
             f"{_env_name(str(err['loc'][0])) if err['loc'] else 'settings'}: {err['msg']}" for err in exc.errors()
         )
-        raise SettingsError(f"invalid API configuration: {problems}") from None
+        raise SettingsError(f"invalid {process} configuration: {problems}") from None
+
+
+def load_settings() -> ApiSettings:
+    """The API's settings, validated."""
+    return load_validated(ApiSettings, "API")

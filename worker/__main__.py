@@ -14,7 +14,8 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from app.protocol import WorkerInfo
-from worker.settings import SettingsError, WorkerSettings, load_settings
+from app.settings import SettingsError
+from worker.settings import WorkerSettings, load_settings
 from worker.worker import Heartbeat, StyleWorker
 
 logger = logging.getLogger("worker")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.settings import load_validated
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -57,20 +59,6 @@ class WorkerSettings(BaseSettings):
         return self
 
 
-class SettingsError(RuntimeError):
-    """The environment holds an invalid setting; the message names it."""
-
-
-def _env_name(field: str) -> str:
-    return "REDIS_URL" if field == "redis_url" else f"VST_{field.upper()}"
-
-
 def load_settings() -> WorkerSettings:
-    """Read and validate the settings, turning pydantic's report into one readable message."""
-    try:
-        return WorkerSettings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{_env_name(str(err['loc'][0])) if err['loc'] else 'settings'}: {err['msg']}" for err in exc.errors()
-        )
-        raise SettingsError(f"invalid worker configuration: {problems}") from None
+    """The worker's settings, validated."""
+    return load_validated(WorkerSettings, "worker")
