@@ -17,8 +17,9 @@ uptime
 $PY bench/latency.py --json
 $PY bench/latency.py --threads 1 --no-memory --no-speed-work --out docs/bench/one_thread
 OMP_WAIT_POLICY=PASSIVE $PY bench/latency.py --no-memory --no-speed-work --out docs/bench/omp_passive
-$PY bench/speed_levers.py
+$PY bench/speed_levers.py --compile
 $PY bench/speed_levers.py --default-allocator
+$PY bench/contention.py
 $PY bench/encode_formats.py
 $PY bench/load/run_load.py
 OMP_WAIT_POLICY=PASSIVE $PY bench/load/run_load.py --latency-runs 0 --out docs/bench/omp_passive

@@ -61,6 +61,41 @@ def module_variant(
     return run, decoder
 
 
+def residual_conv(model: VariationalStyleTransfer, repeats: int) -> dict[str, Any]:
+    """One 96 -> 96 3x3 residual conv at 128x128 (a 512 px image), the generator's bulk: GMAC/s per dtype.
+
+    int8 uses onednn's quantized conv (the kind of kernel the peer's int8 graph runs), with the activation
+    quantized per tensor and the weights per channel; it is measured for comparison only.
+    """
+    conv = next(m for m in model.decoder.residual.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.bias is not None
+    weight, bias = conv.weight.detach(), conv.bias.detach()  # (96, 96, 3, 3), (96,)
+    x = torch.randn(1, weight.shape[1], 130, 130).contiguous(memory_format=torch.channels_last)  # padded input
+    macs = weight.numel() * 128 * 128
+    out: dict[str, Any] = {"shape": "1x96x128x128, 3x3, 96 -> 96", "gmac": round(macs / 1e9, 3)}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        w = weight.to(dtype).contiguous(memory_format=torch.channels_last)
+        xd, b = x.to(dtype), bias.to(dtype)
+        seconds = cpu_seconds(partial(torch.nn.functional.conv2d, xd, w, b), repeats)["median_s"]
+        out[name] = {"ms": round(seconds * 1000, 2), "gmac_per_s": round(macs / seconds / 1e9)}
+    if hasattr(torch.ops.onednn, "qconv_pointwise"):
+        w_scales = (weight.abs().amax(dim=(1, 2, 3)) / 127).float()  # (96,)
+        w_int8 = torch.round(weight / w_scales[:, None, None, None]).clamp(-128, 127).to(torch.int8)
+        packed = torch.ops.onednn.qconv_prepack(
+            w_int8.contiguous(memory_format=torch.channels_last), w_scales, 1.0, 0, [1, 1], [0, 0], [1, 1], 1, None
+        )
+        scale = float(x.abs().amax()) / 127
+        x_uint8 = (x / scale + 128).round().clamp(0, 255).to(torch.uint8)
+        zero_points = torch.zeros(weight.shape[0], dtype=torch.long)
+        call = partial(
+            torch.ops.onednn.qconv_pointwise, x_uint8, scale, 128, packed, w_scales, zero_points, bias.float(),
+            [1, 1], [0, 0], [1, 1], 1, 1.0, 0, torch.bfloat16, "none", [], "",
+        )  # fmt: skip
+        seconds = cpu_seconds(call, repeats)["median_s"]
+        out["int8 (onednn, conv only)"] = {"ms": round(seconds * 1000, 2), "gmac_per_s": round(macs / seconds / 1e9)}
+    return out
+
+
 def packed_forward(
     generator: FastGenerator, image: torch.Tensor, film: list[tuple[torch.Tensor, torch.Tensor]]
 ) -> torch.Tensor:
@@ -133,6 +168,8 @@ def main() -> int:
         "relative_code_change_bf16": round(float((mu16 - mu32).norm() / mu32.norm()), 5),
     }
     print(f"style encoder: {style_encoder}", flush=True)
+    conv_rates = residual_conv(model, args.repeats)
+    print(f"residual conv: {conv_rates}", flush=True)
 
     peer = Peer(threads=1)
     peer_times = {
@@ -152,6 +189,7 @@ def main() -> int:
         "input": f"{args.side}x{args.side}, content encoder + decoder, style code cached",
         "generator": results,
         "style_encoder": style_encoder,
+        "residual_conv": conv_rates,
         "peer_one_thread": peer_times,
         "eval_set_side_by_side": side_by_side,
         "load_average_end": benchlib.load_average(),
