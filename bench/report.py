@@ -641,8 +641,17 @@ def main() -> int:
         h = latency["headline"]
         summary.append(
             f"- **Latency at 512 px (CPU)**: ours {ms(h['ours_s'])} with the style code cached vs the peer's "
-            f"{ms(h['peer_s'])}: ratio **{h['ratio']:.2f}**."
+            f"{ms(h['peer_s'])}: ratio **{h['ratio']:.2f}** (default threads of each library)."
         )
+        extra = []
+        side = (levers or {}).get("eval_set_side_by_side")
+        if side:
+            extra.append(f"{side['median']['ratio']:.2f} with one thread each (CPU time)")
+        if "1024" in latency["sizes"]:
+            big = latency["sizes"]["1024"]["methods"]
+            extra.append(f"{big[OURS_CACHED]['median_s'] / big[PEER]['median_s']:.2f} at 1024 px")
+        if extra:
+            summary.append(f"  Not a win everywhere: {'; '.join(extra)} (section 3).")
     if overhead:
         summary.append(
             "- **Service overhead** of one 512 px job through API + queue: "
