@@ -75,3 +75,29 @@ def own_stack(redis_url: str, tiny_checkpoint: Path, tmp_path: Path) -> Iterator
     stack = Stack(redis_url=redis_url, checkpoint=tiny_checkpoint, log_dir=tmp_path / "logs")
     yield stack
     stack.stop_all()
+
+
+# --- A prepared survey set, served by the API (tests/web, and the fuzzer in tests/reliability).
+
+
+@pytest.fixture(scope="session")
+def survey_dir(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small survey set: 2 photos x 2 paintings, ours at variation 0 and 1 and a few Gatys steps, 64 px."""
+    from training.survey_set import SurveyOptions, prepare_survey_set
+
+    out = tmp_path_factory.mktemp("survey")
+    prepare_survey_set(
+        SurveyOptions(
+            content_dir=DATA / "eval" / "content",
+            style_dir=DATA / "eval" / "style",
+            out=out,
+            checkpoint=tiny_checkpoint,
+            contents=2,
+            styles=2,
+            max_side=64,
+            gatys_steps=2,
+            seed=1,
+        ),
+        log=lambda _: None,
+    )
+    return out

@@ -46,9 +46,9 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def fuzzed_api(api_url: str, service_stack: Stack, small_survey_set: Path) -> str:
+def fuzzed_api(api_url: str, service_stack: Stack, survey_dir: Path) -> str:
     """An API of its own on the session's queue, whose worker ``api_url`` started."""
-    _, base_url = service_stack.start_api(SERVICE_QUEUE, env={"VST_SURVEY_DIR": str(small_survey_set)})
+    _, base_url = service_stack.start_api(SERVICE_QUEUE, env={"VST_SURVEY_DIR": str(survey_dir)})
     return base_url
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.conftest import DATA, SERVICE_QUEUE
+from tests.conftest import SERVICE_QUEUE
 
 if TYPE_CHECKING:
     from tests.service_stack import Stack
@@ -28,29 +28,6 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     if not CHROMIUM.is_file():
         raise RuntimeError(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium chromium-driver`")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS, "headless": True}
-
-
-@pytest.fixture(scope="session")
-def survey_dir(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small survey set: 2 photos x 2 paintings, ours at variation 0 and 1 and a few Gatys steps, 64 px."""
-    from training.survey_set import SurveyOptions, prepare_survey_set
-
-    out = tmp_path_factory.mktemp("survey")
-    prepare_survey_set(
-        SurveyOptions(
-            content_dir=DATA / "eval" / "content",
-            style_dir=DATA / "eval" / "style",
-            out=out,
-            checkpoint=tiny_checkpoint,
-            contents=2,
-            styles=2,
-            max_side=64,
-            gatys_steps=2,
-            seed=1,
-        ),
-        log=lambda _: None,
-    )
-    return out
 
 
 @pytest.fixture(scope="session")
