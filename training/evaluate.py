@@ -82,8 +82,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     model, provenance = load_checkpoint(args.checkpoint)
     baseline_model: VariationalStyleTransfer = model
+    baseline_provenance: dict[str, Any] = {}
     if args.baseline_checkpoint is not None:
-        baseline_model, _ = load_checkpoint(args.baseline_checkpoint)
+        baseline_model, baseline_provenance = load_checkpoint(args.baseline_checkpoint)
     trunk = model.style_encoder.trunk
     ours, baseline = Stylizer(model), Stylizer(baseline_model)
     norms = provenance.get("loss_norms", {})
@@ -98,6 +99,12 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     baseline_codes = codes if baseline is ours else [baseline.encode_style(s) for s in styles]
 
     scores = {name: MethodScores() for name in ("ours", "ours_sampled", "deterministic", "gatys")}
+    # The alpha trade-off: the same pairs at lower alphas, for ours and the baseline (alpha 1 is the main row).
+    alphas = sorted(a for a in args.alphas if a < 1.0)
+    tradeoff: dict[str, dict[float, MethodScores]] = {
+        "ours": {a: MethodScores() for a in alphas},
+        "deterministic": {a: MethodScores() for a in alphas},
+    }
     diversity_pixels, diversity_features = [], []
     sheet_rows: list[list[torch.Tensor]] = []
     for ci, content in enumerate(contents):
@@ -129,6 +136,16 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             det_t = image_to_tensor(det)
             scores["deterministic"].add(score(trunk, det_t, content_t, style_t), seconds)
 
+            for alpha in alphas:
+                for name, stylizer, method_codes in (
+                    ("ours", ours, codes),
+                    ("deterministic", baseline, baseline_codes),
+                ):
+                    (image,), seconds = timed_stylize(
+                        stylizer, content, method_codes[si], alpha=alpha, max_side=args.max_side
+                    )
+                    tradeoff[name][alpha].add(score(trunk, image_to_tensor(image), content_t, style_t), seconds)
+
             row = [content_t[0], style_t[0], out_t[0], *(s[0] for s in sample_ts[:2]), det_t[0]]
             if ci * len(styles) + si < args.gatys_pairs:
                 started = time.perf_counter()
@@ -142,7 +159,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 scores["gatys"].add(score(trunk, gatys_t, content_t, style_t), time.perf_counter() - started)
                 row.append(gatys_t[0])
-            sheet_rows.append(row)
+            if len(sheet_rows) < args.sheet_pairs:
+                sheet_rows.append(row)
 
     sweep = [
         image_to_tensor(img[0])
@@ -155,6 +173,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "checkpoint": str(args.checkpoint or "shipped default"),
         "provenance": {k: provenance.get(k) for k in ("loss_network", "steps", "train_seconds", "git_commit")},
         "baseline_checkpoint": str(args.baseline_checkpoint) if args.baseline_checkpoint else None,
+        "baseline_provenance": {k: baseline_provenance.get(k) for k in ("steps", "train_seconds", "git_commit")},
         "settings": {
             "contents": len(contents),
             "styles": len(styles),
@@ -168,11 +187,55 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             "mean_abs_pixel_difference": statistics.fmean(diversity_pixels),
             "mean_relu3_1_distance": statistics.fmean(diversity_features),
         },
+        "paired_vs_deterministic": paired_comparison(scores["ours"], scores["deterministic"])
+        if args.baseline_checkpoint is not None
+        else None,
         "sweep": metrics.sweep_smoothness(sweep),
         "style_encoding_seconds": style_seconds,
     }
+    results["tradeoff"] = tradeoff_curves(results["methods"], tradeoff)
     write_report(args.out, results, sheet_rows, sweep)
     return results
+
+
+def paired_comparison(ours: MethodScores, other: MethodScores) -> dict[str, dict[str, float]] | None:
+    """Per-pair differences ours - other for each metric; None with fewer than two pairs."""
+    if len(ours.content) < 2:
+        return None
+    return {
+        "content_loss": metrics.paired_difference(ours.content, other.content),
+        "style_loss": metrics.paired_difference(ours.style, other.style),
+        "edge_correlation": metrics.paired_difference(ours.edges, other.edges),
+        "color_distance": metrics.paired_difference(ours.color, other.color),
+    }
+
+
+def tradeoff_curves(
+    methods: dict[str, dict[str, float]], tradeoff: dict[str, dict[float, MethodScores]]
+) -> dict[str, Any]:
+    """Mean (content, style) per alpha for ours and the baseline, and ours read at the baseline's content.
+
+    ``at_equal_content`` holds, for each of ours' points that falls inside the baseline's curve, the
+    baseline's style loss interpolated at ours' content loss: ours is better where its style is lower.
+    """
+    curves: dict[str, list[dict[str, float]]] = {}
+    for name, per_alpha in tradeoff.items():
+        points = [
+            {"alpha": a, "content_loss": statistics.fmean(s.content), "style_loss": statistics.fmean(s.style)}
+            for a, s in per_alpha.items()
+            if s.content
+        ]
+        points.append(
+            {"alpha": 1.0, "content_loss": methods[name]["content_loss"], "style_loss": methods[name]["style_loss"]}
+        )
+        curves[name] = points
+    baseline_curve = [(p["content_loss"], p["style_loss"]) for p in curves["deterministic"]]
+    matched = []
+    for point in curves["ours"]:
+        style = metrics.interpolate_curve(baseline_curve, point["content_loss"])
+        if style is not None:
+            matched.append({**point, "baseline_style_loss": style, "relative": point["style_loss"] / style - 1.0})
+    return {"curves": curves, "at_equal_content": matched}
 
 
 def _fit_rows(rows: list[list[torch.Tensor]], size: int) -> list[list[torch.Tensor]]:
@@ -186,6 +249,43 @@ def write_report(out: Path, results: dict[str, Any], rows: list[list[torch.Tenso
     (out / "eval.md").write_text(markdown_table(results))
     make_grid(_fit_rows(rows, 160)).save(out / "contact_sheet.png")
     make_grid(_fit_rows([[frame[0] for frame in sweep]], 160)).save(out / "sweep.png")
+    if len(results["tradeoff"]["curves"]["ours"]) > 1:
+        plot_tradeoff(results, out / "tradeoff.png")
+
+
+def plot_tradeoff(results: dict[str, Any], path: Path) -> None:
+    """Style loss against content loss along alpha, one line per method: lower-left is better."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4.2), dpi=110)
+    for name, points in results["tradeoff"]["curves"].items():
+        xs = [p["content_loss"] for p in points]
+        ys = [p["style_loss"] for p in points]
+        axis.plot(xs, ys, marker="o", label=METHOD_LABELS.get(name, name))
+        for p in points:
+            axis.annotate(
+                f"{p['alpha']:g}",
+                (p["content_loss"], p["style_loss"]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+    gatys_row = results["methods"].get("gatys")
+    if gatys_row:
+        axis.scatter(
+            [gatys_row["content_loss"]], [gatys_row["style_loss"]], marker="*", s=90, color="black", label="Gatys"
+        )
+    axis.set_xlabel("content loss (lower keeps more of the photo)")
+    axis.set_ylabel("Gram style loss (lower is closer to the painting)")
+    axis.set_title("Content-style trade-off along alpha (labels)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
 
 
 METHOD_LABELS = {
@@ -209,6 +309,41 @@ def markdown_table(results: dict[str, Any]) -> str:
         )
     diversity = results["diversity"]
     sweep = results["sweep"]
+    paired = results.get("paired_vs_deterministic")
+    if paired:
+        lines += [
+            "",
+            "Ours (variation 0) minus the deterministic baseline, paired over the same "
+            f"{paired['content_loss']['pairs']} pairs, mean and 95% interval (negative = ours lower):",
+            "",
+            "| metric | ours - baseline | 95% interval | relative |",
+            "|---|---|---|---|",
+        ]
+        for key, label in (
+            ("content_loss", "content loss"),
+            ("style_loss", "Gram style loss"),
+            ("edge_correlation", "edge correlation"),
+            ("color_distance", "colour distance"),
+        ):
+            d = paired[key]
+            lines.append(
+                f"| {label} | {d['mean']:+.4g} | {d['low']:+.4g} .. {d['high']:+.4g} | {100 * d['relative']:+.1f}% |"
+            )
+    matched = results["tradeoff"]["at_equal_content"]
+    if matched:
+        lines += [
+            "",
+            "Along alpha, at equal content loss: ours' style loss against the baseline's, read off the baseline's "
+            "alpha curve (negative = ours closer to the painting at the same structure):",
+            "",
+            "| ours' alpha | content loss | ours' style loss | baseline's style loss there | ours vs baseline |",
+            "|---|---|---|---|---|",
+        ]
+        for p in matched:
+            lines.append(
+                f"| {p['alpha']:g} | {p['content_loss']:.4g} | {p['style_loss']:.4g} | {p['baseline_style_loss']:.4g} "
+                f"| {100 * p['relative']:+.1f}% |"
+            )
     lines += [
         "",
         f"Diversity at variation {results['settings']['variation']}: "

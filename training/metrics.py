@@ -7,6 +7,9 @@ Images are (1, 3, H, W) or (3, H, W) float tensors. Loss-network metrics take th
 from __future__ import annotations
 
 import itertools
+import math
+import statistics
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -113,3 +116,40 @@ def sweep_smoothness(frames: list[torch.Tensor]) -> dict[str, float]:
         "max_over_path": max(steps) / path if path > 0 else 0.0,
         "max_over_mean": max(steps) / mean if mean > 0 else 0.0,
     }
+
+
+def paired_difference(ours: Sequence[float], other: Sequence[float], z: float = 1.96) -> dict[str, float]:
+    """Mean of the per-pair differences ours - other, with a normal-approximation interval.
+
+    Both methods are scored on the same pairs, so the pairs' own spread (some photos are simply harder)
+    cancels out: the interval is mean +- z * sd(d) / sqrt(n) over the differences d. ``relative`` is the
+    mean difference over the other method's mean.
+    """
+    if len(ours) != len(other) or len(ours) < 2:
+        raise ValueError("a paired difference needs two equally long lists of at least two scores")
+    differences = [a - b for a, b in zip(ours, other, strict=True)]
+    mean = statistics.fmean(differences)
+    half_width = z * statistics.stdev(differences) / math.sqrt(len(differences))
+    other_mean = statistics.fmean(other)
+    return {
+        "pairs": len(differences),
+        "mean": mean,
+        "low": mean - half_width,
+        "high": mean + half_width,
+        "relative": mean / other_mean if other_mean else 0.0,
+    }
+
+
+def interpolate_curve(points: Sequence[tuple[float, float]], x: float) -> float | None:
+    """Linear interpolation of y at ``x`` on a curve of (x, y) points; None outside the curve's x range.
+
+    Used to read a method's style loss at another method's content loss (its alpha trade-off curve),
+    so that two methods are compared at equal content loss.
+    """
+    ordered = sorted(points)
+    if len(ordered) < 2 or not ordered[0][0] <= x <= ordered[-1][0]:
+        return None
+    for (x0, y0), (x1, y1) in itertools.pairwise(ordered):
+        if x0 <= x <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return None  # unreachable: x lies inside the range

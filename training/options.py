@@ -74,6 +74,17 @@ def _size_range(text: str) -> tuple[int, int]:
     return (low, high)
 
 
+def _floats(text: str) -> list[float]:
+    """Comma-separated alphas in [0, 1], e.g. 0.6,0.8,1."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, e.g. 0.6,0.8,1; got {text!r}") from exc
+    if not all(0.0 <= v <= 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"alphas must lie in [0, 1], got {text!r}")
+    return values
+
+
 def _workers(text: str) -> int | None:
     if text == "auto":
         return None
@@ -222,5 +233,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweep-steps", type=int, default=9, help="frames of the 2-style sweep")
     parser.add_argument("--gatys-steps", type=int, default=100, help="optimisation steps of the Gatys baseline")
     parser.add_argument("--gatys-pairs", type=int, default=4, help="pairs on which Gatys runs (it is slow)")
+    parser.add_argument(
+        "--alphas",
+        type=_floats,
+        default=[0.6, 0.8, 1.0],
+        help="alphas of the content-style trade-off curve, comma-separated (1 is always included)",
+    )
+    parser.add_argument("--sheet-pairs", type=int, default=16, help="pairs shown in the contact sheet")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/eval"))

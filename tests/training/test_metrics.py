@@ -65,3 +65,35 @@ def test_content_and_style_distance_use_the_losses() -> None:
     assert metrics.content_distance(feats_a, feats_b) == pytest.approx(expected_content)
     assert metrics.style_distance(feats_a, feats_a) == pytest.approx(0.0)
     assert not math.isclose(metrics.style_distance(feats_a, feats_b), 0.0)
+
+
+def test_paired_difference_by_hand() -> None:
+    # differences 1, 2, 3: mean 2, sd 1, half width 1.96 / sqrt(3)
+    result = metrics.paired_difference([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
+    assert result["pairs"] == 3
+    assert result["mean"] == pytest.approx(2.0)
+    assert result["low"] == pytest.approx(2.0 - 1.96 / 3**0.5)
+    assert result["high"] == pytest.approx(2.0 + 1.96 / 3**0.5)
+    assert result["relative"] == pytest.approx(1.0)  # 2 over the other's mean 2
+
+
+def test_paired_difference_cancels_the_pairs_own_spread() -> None:
+    # The pairs differ wildly, but ours is always exactly 0.5 lower: a zero-width interval below 0.
+    other = [1.0, 10.0, 100.0, 1000.0]
+    result = metrics.paired_difference([x - 0.5 for x in other], other)
+    assert result["high"] == pytest.approx(-0.5)
+    assert result["low"] == pytest.approx(-0.5)
+
+
+def test_paired_difference_refuses_unequal_lists() -> None:
+    with pytest.raises(ValueError):
+        metrics.paired_difference([1.0, 2.0], [1.0])
+
+
+def test_interpolate_curve_by_hand() -> None:
+    curve = [(2.0, 10.0), (1.0, 30.0), (4.0, 0.0)]  # unordered on purpose
+    assert metrics.interpolate_curve(curve, 1.5) == pytest.approx(20.0)
+    assert metrics.interpolate_curve(curve, 3.0) == pytest.approx(5.0)
+    assert metrics.interpolate_curve(curve, 4.0) == pytest.approx(0.0)
+    assert metrics.interpolate_curve(curve, 0.5) is None  # outside: no extrapolation
+    assert metrics.interpolate_curve(curve, 4.5) is None

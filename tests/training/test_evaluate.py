@@ -1,0 +1,72 @@
+"""`vst evaluate` end to end on a tiny model: every method scored, the paired comparison and the files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tests.conftest import DATA
+from training.evaluate import evaluate, markdown_table
+from training.options import add_evaluate_arguments
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_evaluate_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_evaluate_scores_every_method_and_pairs_them(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    args = parse(
+        "--checkpoint", str(tiny_checkpoint),
+        "--baseline-checkpoint", str(tiny_checkpoint),
+        "--content", str(DATA / "eval" / "content"),
+        "--style", str(DATA / "eval" / "style"),
+        "--contents", "2", "--styles", "2", "--max-side", "48",
+        "--samples", "2", "--sweep-steps", "3",
+        "--gatys-steps", "2", "--gatys-pairs", "1", "--sheet-pairs", "3", "--alphas", "0,0.5,1",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    results = evaluate(args)
+
+    methods = results["methods"]
+    assert methods["ours"]["pairs"] == 4
+    assert methods["ours_sampled"]["pairs"] == 8  # 2 samples per pair
+    assert methods["deterministic"]["pairs"] == 4
+    assert methods["gatys"]["pairs"] == 1
+    # The baseline here is the same checkpoint at variation 0, so every paired difference is zero.
+    paired = results["paired_vs_deterministic"]
+    assert paired["content_loss"]["pairs"] == 4
+    assert abs(paired["content_loss"]["mean"]) < 1e-6
+    assert abs(paired["style_loss"]["high"] - paired["style_loss"]["low"]) < 1e-6
+
+    # Alpha curves: 0, 0.5 and 1 for both, each point averaged over the same 4 pairs.
+    curves = results["tradeoff"]["curves"]
+    assert [p["alpha"] for p in curves["ours"]] == [0.0, 0.5, 1.0]
+    assert curves["ours"][-1]["content_loss"] == methods["ours"]["content_loss"]
+    # Same model on both sides: ours read off the baseline's curve matches it exactly at every point.
+    matched = results["tradeoff"]["at_equal_content"]
+    assert len(matched) == 3
+    assert all(abs(p["relative"]) < 1e-6 for p in matched)
+    assert (tmp_path / "tradeoff.png").stat().st_size > 1000
+
+    assert json.loads((tmp_path / "eval.json").read_text())["methods"]["ours"]["pairs"] == 4
+    table = (tmp_path / "eval.md").read_text()
+    assert table == markdown_table(results)
+    assert "Gatys optimisation" in table and "ours - baseline" in table
+    from PIL import Image
+
+    with Image.open(tmp_path / "contact_sheet.png") as sheet:
+        rows_shown = sheet.height
+    with Image.open(tmp_path / "sweep.png") as sweep:
+        one_row = sweep.height
+    assert rows_shown > 2 * one_row and rows_shown < 4 * one_row  # --sheet-pairs 3 of the 4 pairs
+
+
+def test_alphas_outside_zero_one_are_refused() -> None:
+    import pytest
+
+    with pytest.raises(SystemExit):
+        parse("--alphas", "0.5,1.5")
+    assert parse("--alphas", "0.2,1").alphas == [0.2, 1.0]
