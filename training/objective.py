@@ -22,6 +22,7 @@ class LossNorms:
     content: float = 1.0
     style: float = 1.0
     mean_std: float = 1.0
+    color: float = 1.0
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -42,8 +43,12 @@ def estimate_norms(model: VariationalStyleTransfer, contents: torch.Tensor, styl
     mean_std = VF.mean_std_loss(
         [VF.calc_mean_std(f) for f in content_feats], [VF.calc_mean_std(f) for f in style_feats]
     )
+    color = VF.color_moment_loss(VF.color_moments(contents), VF.color_moments(styles))
     return LossNorms(
-        content=max(float(content), 1e-8), style=max(float(style), 1e-8), mean_std=max(float(mean_std), 1e-8)
+        content=max(float(content), 1e-8),
+        style=max(float(style), 1e-8),
+        mean_std=max(float(mean_std), 1e-8),
+        color=max(float(color), 1e-8),
     )
 
 
@@ -77,6 +82,8 @@ def compute_losses(
         style_stats = [(m.repeat_interleave(2, dim=0), s.repeat_interleave(2, dim=0)) for m, s in style_stats_raw]
         style_vector = statistics_vector(style_stats_raw)  # (B/2, S)
         content_target = trunk(contents)[-1]  # (B, C4, h4, w4)
+        style_mean, style_factor = VF.color_moments(styles)  # (B/2, 3), (B/2, 3, 3)
+        style_colors = (style_mean.repeat_interleave(2, dim=0), style_factor.repeat_interleave(2, dim=0))
 
     mu, logvar = model.style_encoder.encode_statistics(style_vector)  # (B/2, D) each
     noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # (B/2, D)
@@ -88,6 +95,7 @@ def compute_losses(
     style = VF.gram_style_loss(output_feats, style_grams) / norms.style
     output_stats = [VF.calc_mean_std(f) for f in output_feats]
     mean_std = VF.mean_std_loss(output_stats, style_stats) / norms.mean_std
+    color = VF.color_moment_loss(VF.color_moments(outputs), style_colors) / norms.color
     # The triplet trains the generator only: E_s measures the outputs with its weights held fixed, as the
     # loss network does. Letting E_s minimise it too diverged within 20 steps: it can push every output's
     # code away from its painting's code without bound, and the KL's pull on mu is too weak to stop it.
@@ -101,6 +109,7 @@ def compute_losses(
         weights.content * content
         + weights.style * style
         + weights.mean_std * mean_std
+        + weights.color * color
         + weights.triplet * triplet
         + weights.kl * kl_ramp(step, weights.kl_warmup_steps) * kl
     )
@@ -109,6 +118,7 @@ def compute_losses(
         "content": content,
         "style": style,
         "mean_std": mean_std,
+        "color": color,
         "triplet": triplet,
         "kl": kl,
     }

@@ -21,6 +21,7 @@ class LossWeights:
     content: float = 4.0
     style: float = 1.0
     mean_std: float = 1.0
+    color: float = 0.0
     triplet: float = 0.1
     triplet_margin: float = 0.0
     kl: float = 0.02
@@ -156,6 +157,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--content-weight", type=float, default=w.content)
     parser.add_argument("--style-weight", type=float, default=w.style)
     parser.add_argument("--mean-std-weight", type=float, default=w.mean_std)
+    parser.add_argument(
+        "--color-weight", type=float, default=w.color, help="RGB mean and covariance of the output vs the painting"
+    )
     parser.add_argument("--triplet-weight", type=float, default=w.triplet)
     parser.add_argument("--triplet-margin", type=float, default=w.triplet_margin)
     parser.add_argument("--kl-weight", type=float, default=w.kl)
@@ -206,6 +210,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
             content=args.content_weight,
             style=args.style_weight,
             mean_std=args.mean_std_weight,
+            color=args.color_weight,
             triplet=args.triplet_weight,
             triplet_margin=args.triplet_margin,
             kl=args.kl_weight,

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import shutil
 from pathlib import Path
 
 from training.train import checkpoint_summary
 
-TERMS = ("loss", "content", "style", "mean_std", "triplet", "kl")
+TERMS = ("loss", "content", "style", "mean_std", "color", "triplet", "kl")
 
 
 def read_metrics(path: Path) -> dict[str, list[float]]:
@@ -24,7 +25,8 @@ def read_metrics(path: Path) -> dict[str, list[float]]:
         for row in csv.DictReader(handle):
             rows[int(row["step"])] = row
     ordered = [rows[step] for step in sorted(rows)]
-    return {key: [float(r[key]) for r in ordered] for key in ordered[0]} if ordered else {}
+    # Empty cells (a term added when the run was resumed) read as NaN: plotted as a gap, not as zero.
+    return {key: [float(r[key]) if r[key] else math.nan for r in ordered] for key in ordered[0]} if ordered else {}
 
 
 def smooth(values: list[float], window: int) -> list[float]:
@@ -44,19 +46,24 @@ def plot_losses(columns: dict[str, list[float]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6), sharex=True)
-    steps = columns["step"]
-    for axis, term in zip(axes.flat, TERMS, strict=True):
+    fig, axes = plt.subplots(2, 4, figsize=(15, 6), sharex=True)
+    for axis in axes.flat[len(TERMS) :]:
+        axis.set_visible(False)
+    for axis, term in zip(axes.flat, TERMS, strict=False):
         if term not in columns:
             continue
-        axis.plot(steps, columns[term], color="#bbbbbb", linewidth=0.6, label="logged")
-        axis.plot(steps, smooth(columns[term], 10), color="#1f5fa8", linewidth=1.5, label="moving average")
+        logged = [
+            (step, value) for step, value in zip(columns["step"], columns[term], strict=True) if not math.isnan(value)
+        ]
+        steps, values = [p[0] for p in logged], [p[1] for p in logged]
+        axis.plot(steps, values, color="#bbbbbb", linewidth=0.6, label="logged")
+        axis.plot(steps, smooth(values, 10), color="#1f5fa8", linewidth=1.5, label="moving average")
         axis.set_title(term if term != "loss" else "total (weighted)")
         axis.grid(alpha=0.3)
     for axis in axes[-1]:
         axis.set_xlabel("step")
     axes.flat[0].legend(fontsize=8)
-    fig.suptitle("Training losses (content, style and mean/std normalised to about 1 at the start)")
+    fig.suptitle("Training losses (content, style, mean/std and colour normalised to about 1 at the start)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -74,7 +81,8 @@ def main() -> None:
     if grids:
         shutil.copy(grids[-1], args.out / "samples_latest.png")
     summary = checkpoint_summary(args.run / "model.safetensors")
-    tail = {term: sum(columns[term][-20:]) / len(columns[term][-20:]) for term in TERMS if term in columns}
+    present = {term: [v for v in columns[term] if not math.isnan(v)] for term in TERMS if term in columns}
+    tail = {term: sum(values[-20:]) / len(values[-20:]) for term, values in present.items() if values}
     summary["last_20_logged_means"] = tail
     (args.out / "run_summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({"steps": summary.get("steps"), "hours": summary.get("train_seconds", 0) / 3600, **tail}))

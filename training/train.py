@@ -243,10 +243,15 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
     if resumed is not None:
         start_step, meta = resumed.step, resumed.meta
         config = ModelConfig.from_dict(meta["model_config"])
-        norms = LossNorms(**meta["loss_norms"])
         model = VariationalStyleTransfer(config)
         model.load_state_dict(resumed.model_state)
         optim_state = resumed.optim_state
+        norms = LossNorms(**meta["loss_norms"])
+        if "color" not in meta["loss_norms"]:
+            # A run started before the colour loss existed: measure its norm now, the same way as at a start.
+            rng = random.Random(opts.seed * 1000 + 1)
+            estimated = estimate_norms(model, sample_crops(contents, 8, 160, rng), sample_crops(styles, 8, 160, rng))
+            norms.color = dist_utils.broadcast_floats([estimated.color], ctx)[0]
     else:
         if opts.resume:
             log.warning("no training state at %s; starting from scratch", state_path)
@@ -436,12 +441,27 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
 
 
 def write_metrics(path: Path, step: int, seconds: float, terms: dict[str, float]) -> None:
+    header = ["step", "seconds", *terms]
+    if path.exists():
+        with open(path, newline="") as handle:
+            old_header = next(csv.reader(handle), [])
+        if old_header != header:
+            # A resumed run that logs a new term: rewrite the file with the wider header, older rows get
+            # empty cells for the terms they did not have, so no logged value is lost.
+            with open(path, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            header = [*old_header, *(name for name in header if name not in old_header)]
+            with open(path, "w", newline="") as handle:
+                rewriter = csv.DictWriter(handle, fieldnames=header, restval="")
+                rewriter.writeheader()
+                rewriter.writerows(rows)
+    values = {"step": str(step), "seconds": f"{seconds:.1f}", **{k: f"{v:.6f}" for k, v in terms.items()}}
     new = not path.exists()
     with open(path, "a", newline="") as handle:
         writer = csv.writer(handle)
         if new:
-            writer.writerow(["step", "seconds", *terms])
-        writer.writerow([step, f"{seconds:.1f}", *(f"{v:.6f}" for v in terms.values())])
+            writer.writerow(header)
+        writer.writerow([values.get(name, "") for name in header])
 
 
 def checkpoint_summary(path: Path) -> dict[str, Any]:

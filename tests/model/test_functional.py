@@ -65,6 +65,42 @@ def test_mean_std_loss_by_hand() -> None:
     assert VF.mean_std_loss(out, sty).item() == pytest.approx(0.5 + 2.0)
 
 
+def test_color_moments_by_hand() -> None:
+    # Red channel alternates 0/1 (mean 0.5, variance 0.25), green is its mirror, blue is constant 0.2.
+    red = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    image = torch.stack([red, 1.0 - red, torch.full((2, 2), 0.2)])[None]  # (1, 3, 2, 2)
+    mean, factor = VF.color_moments(image)  # COLOR_EPS on the diagonal keeps this singular covariance factorable
+    assert mean[0].tolist() == pytest.approx([0.5, 0.5, 0.2])
+    cov = factor[0] @ factor[0].T
+    expected = torch.tensor([[0.25, -0.25, 0.0], [-0.25, 0.25, 0.0], [0.0, 0.0, 0.0]])
+    assert torch.allclose(cov, expected + VF.COLOR_EPS * torch.eye(3), atol=1e-6)
+    assert torch.equal(factor[0], factor[0].tril())  # lower-triangular
+
+
+def test_color_moment_loss_by_hand() -> None:
+    eye = torch.eye(3)[None]
+    out = (torch.tensor([[0.5, 0.5, 0.5]]), 0.1 * eye)
+    sty = (torch.tensor([[0.2, 0.5, 0.8]]), 0.3 * eye)
+    # MSE(mean) = (0.09 + 0 + 0.09) / 3; MSE(factor) = 3 * 0.2^2 / 9.
+    assert VF.color_moment_loss(out, sty).item() == pytest.approx(0.06 + 0.04 / 3)
+    assert VF.color_moment_loss(out, out).item() == 0.0
+
+
+def test_color_moments_of_a_grey_image_factor_under_bf16_autocast() -> None:
+    grey = torch.rand(2, 1, 16, 16).expand(2, 3, 16, 16)  # R = G = B: a rank-1 covariance
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        mean, factor = VF.color_moments(grey)
+    assert factor.dtype == torch.float32 and torch.isfinite(factor).all()
+
+
+def test_color_moments_of_a_flat_image_have_a_finite_gradient() -> None:
+    # A single-colour output (no variance) must not give NaN gradients through the Cholesky factor.
+    image = torch.full((1, 3, 4, 4), 0.5, requires_grad=True)
+    target = VF.color_moments(torch.rand(1, 3, 4, 4))
+    VF.color_moment_loss(VF.color_moments(image), target).backward()
+    assert image.grad is not None and torch.isfinite(image.grad).all()
+
+
 def test_kl_divergence_formula() -> None:
     assert VF.kl_divergence(torch.zeros(3, 4), torch.zeros(3, 4)).item() == pytest.approx(0.0)
     mu = torch.tensor([[1.0, 0.0]])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import csv
 import json
 from pathlib import Path
@@ -46,9 +48,9 @@ def test_norms_are_positive_and_loss_terms_start_near_one() -> None:
     torch.manual_seed(1)
     model = tiny_model()
     norms = estimate_norms(model, torch.rand(4, 3, 32, 32), torch.rand(4, 3, 32, 32))
-    assert min(norms.content, norms.style, norms.mean_std) > 0
+    assert min(norms.content, norms.style, norms.mean_std, norms.color) > 0
     unit = LossNorms()
-    assert unit.content == unit.style == unit.mean_std == 1.0
+    assert unit.content == unit.style == unit.mean_std == unit.color == 1.0
     assert TINY_CONFIG.latent_dim == TINY_MODEL_OPTIONS["latent_dim"]
 
 
@@ -100,3 +102,17 @@ def test_training_writes_its_files_and_resumes_at_the_right_step(tmp_path: Path)
     _, provenance = load_checkpoint(model_path)
     assert provenance["steps"] == 6
     json.dumps(provenance)  # JSON-safe all the way down
+
+
+def test_metrics_csv_widens_when_a_resumed_run_logs_a_new_term(tmp_path: Path) -> None:
+    from training.report import read_metrics
+    from training.train import write_metrics
+
+    path = tmp_path / "metrics.csv"
+    write_metrics(path, 10, 1.0, {"loss": 2.0, "content": 1.0})
+    write_metrics(path, 20, 2.0, {"loss": 1.5, "content": 0.9, "color": 0.4})
+    write_metrics(path, 30, 3.0, {"loss": 1.0, "content": 0.8, "color": 0.3})
+    columns = read_metrics(path)
+    assert columns["step"] == [10.0, 20.0, 30.0]
+    assert columns["content"] == [1.0, 0.9, 0.8]  # nothing lost in the rewrite
+    assert math.isnan(columns["color"][0]) and columns["color"][1:] == [0.4, 0.3]
