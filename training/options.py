@@ -16,16 +16,19 @@ DATA_MODES = ("auto", "memory", "stream")
 
 @dataclass
 class LossWeights:
-    """Weights of the normalised loss terms. Every one is a training flag and is saved in the checkpoint."""
+    """Weights of the normalised loss terms. Every one is a training flag and is saved in the checkpoint.
 
-    content: float = 4.0
+    The defaults are the shipped checkpoint's final weights (docs/training.md tells how they were found).
+    """
+
+    content: float = 2.0
     style: float = 1.0
-    mean_std: float = 1.0
-    color: float = 0.0
-    triplet: float = 0.1
+    mean_std: float = 3.0
+    color: float = 5.0
+    triplet: float = 0.02
     triplet_margin: float = 0.0
-    kl: float = 0.02
-    kl_warmup_steps: int = 500
+    kl: float = 0.002
+    kl_warmup_steps: int = 1000
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -41,8 +44,8 @@ class TrainOptions:
     out: str = "runs/default"
     steps: int = 2000
     batch: int = 8
-    content_sizes: tuple[int, int] = (128, 192)
-    style_sizes: tuple[int, int] = (128, 256)
+    content_sizes: tuple[int, int] = (128, 176)
+    style_sizes: tuple[int, int] = (128, 224)
     short_side: int = 256
     lr: float = 1e-3
     accumulate: int = 1
