@@ -88,8 +88,16 @@ def compute_losses(
     mu, logvar = model.style_encoder.encode_statistics(style_vector)  # (B/2, D) each
     noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # (B/2, D)
     code = VF.sample_code(mu, logvar, 1.0, noise).repeat_interleave(2, dim=0)  # (B, D)
-    outputs = model(contents, code)  # (B, 3, H, W)
+    content_features = model.content_encoder(contents)  # (B, C3, H/4, W/4)
+    outputs = model.decoder(content_features, model.decoder.film_parameters(code))  # (B, 3, H, W)
     output_feats = trunk(outputs)
+    diversity = outputs.new_zeros((), dtype=torch.float32)
+    if weights.diversity > 0:
+        # A second draw for one photo of each style pair; the content features are shared.
+        noise_b = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # (B/2, D)
+        code_b = VF.sample_code(mu, logvar, 1.0, noise_b)  # (B/2, D)
+        outputs_b = model.decoder(content_features[0::2], model.decoder.film_parameters(code_b))  # (B/2, 3, H, W)
+        diversity = VF.diversity_hinge(outputs[0::2], outputs_b, weights.diversity_target)
 
     content = VF.content_loss(output_feats[-1], content_target) / norms.content
     style = VF.gram_style_loss(output_feats, style_grams) / norms.style
@@ -112,6 +120,7 @@ def compute_losses(
         + weights.color * color
         + weights.triplet * triplet
         + weights.kl * kl_ramp(step, weights.kl_warmup_steps) * kl
+        + weights.diversity * diversity
     )
     named = {
         "loss": total,
@@ -121,6 +130,7 @@ def compute_losses(
         "color": color,
         "triplet": triplet,
         "kl": kl,
+        "diversity": diversity,
     }
     terms = {name: float(value.detach()) for name, value in named.items()}
     return total, terms, outputs

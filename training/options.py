@@ -29,6 +29,8 @@ class LossWeights:
     triplet_margin: float = 0.0
     kl: float = 0.002
     kl_warmup_steps: int = 1000
+    diversity: float = 0.0
+    diversity_target: float = 0.03
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -165,6 +167,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--triplet-weight", type=float, default=w.triplet)
     parser.add_argument("--triplet-margin", type=float, default=w.triplet_margin)
+    parser.add_argument(
+        "--diversity-weight",
+        type=float,
+        default=w.diversity,
+        help="hinge asking two samples of a pair to differ by --diversity-target (0: off, one decoder pass less)",
+    )
+    parser.add_argument(
+        "--diversity-target", type=float, default=w.diversity_target, help="mean absolute difference, 0..1"
+    )
     parser.add_argument("--kl-weight", type=float, default=w.kl)
     parser.add_argument("--kl-warmup", type=int, default=w.kl_warmup_steps)
     parser.add_argument("--latent-dim", type=int, default=ModelConfig.latent_dim)
@@ -216,6 +227,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
             color=args.color_weight,
             triplet=args.triplet_weight,
             triplet_margin=args.triplet_margin,
+            diversity=args.diversity_weight,
+            diversity_target=args.diversity_target,
             kl=args.kl_weight,
             kl_warmup_steps=args.kl_warmup,
         ),

@@ -101,6 +101,14 @@ def test_color_moments_of_a_flat_image_have_a_finite_gradient() -> None:
     assert image.grad is not None and torch.isfinite(image.grad).all()
 
 
+def test_diversity_hinge_by_hand() -> None:
+    a = torch.zeros(2, 3, 2, 2)
+    b = torch.stack([torch.full((3, 2, 2), 0.01), torch.full((3, 2, 2), 0.5)])
+    # Sample 0 differs by 0.01 (hinge 0.03 - 0.01 = 0.02), sample 1 by 0.5 (past the target: 0).
+    assert VF.diversity_hinge(a, b, 0.03).item() == pytest.approx(0.01)
+    assert VF.diversity_hinge(a, a, 0.03).item() == pytest.approx(0.03)
+
+
 def test_kl_divergence_formula() -> None:
     assert VF.kl_divergence(torch.zeros(3, 4), torch.zeros(3, 4)).item() == pytest.approx(0.0)
     mu = torch.tensor([[1.0, 0.0]])

@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 from safetensors import safe_open
@@ -115,3 +116,22 @@ def test_metrics_csv_widens_when_a_resumed_run_logs_a_new_term(tmp_path: Path) -
     assert columns["step"] == [10.0, 20.0, 30.0]
     assert columns["content"] == [1.0, 0.9, 0.8]  # nothing lost in the rewrite
     assert math.isnan(columns["color"][0]) and columns["color"][1:] == [0.4, 0.3]
+
+
+def test_the_diversity_term_costs_a_second_draw_and_reaches_sigma() -> None:
+    torch.manual_seed(2)
+    model = tiny_model()
+    contents, styles = torch.rand(4, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    norms = estimate_norms(model, contents, torch.cat([styles, styles]))
+    off = compute_losses(model, contents, styles, LossWeights(diversity=0.0), norms, 0)[1]
+    assert off["diversity"] == 0.0
+    only_diversity = LossWeights(
+        content=0.0, style=0.0, mean_std=0.0, color=0.0, triplet=0.0, kl=0.0, diversity=1.0, diversity_target=0.5
+    )
+    loss, terms, _ = compute_losses(model, contents, styles, only_diversity, norms, 0)
+    assert 0.0 < terms["diversity"] <= 0.5  # a random tiny model's samples differ by less than half the range
+    assert loss.item() == pytest.approx(terms["diversity"])
+    loss.backward()
+    # The hinge trains the spread of the codes too: its gradient reaches the logvar head of E_s.
+    head = model.style_encoder.mlp[-1]
+    assert head.weight.grad is not None and head.weight.grad[TINY_CONFIG.latent_dim :].abs().sum() > 0
