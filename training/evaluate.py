@@ -213,10 +213,12 @@ def paired_comparison(ours: MethodScores, other: MethodScores) -> dict[str, dict
 def tradeoff_curves(
     methods: dict[str, dict[str, float]], tradeoff: dict[str, dict[float, MethodScores]]
 ) -> dict[str, Any]:
-    """Mean (content, style) per alpha for ours and the baseline, and ours read at the baseline's content.
+    """Mean (content, style) per alpha for ours and the baseline, and the two compared at equal content loss.
 
-    ``at_equal_content`` holds, for each of ours' points that falls inside the baseline's curve, the
-    baseline's style loss interpolated at ours' content loss: ours is better where its style is lower.
+    ``at_equal_content`` holds one row per point of either curve that falls inside the other curve's
+    content range: the other method's style loss is interpolated at that content loss. ``relative`` is
+    ours' style over the baseline's, minus 1: negative where ours is closer to the painting at the same
+    content loss.
     """
     curves: dict[str, list[dict[str, float]]] = {}
     for name, per_alpha in tradeoff.items():
@@ -229,12 +231,27 @@ def tradeoff_curves(
             {"alpha": 1.0, "content_loss": methods[name]["content_loss"], "style_loss": methods[name]["style_loss"]}
         )
         curves[name] = points
-    baseline_curve = [(p["content_loss"], p["style_loss"]) for p in curves["deterministic"]]
-    matched = []
-    for point in curves["ours"]:
-        style = metrics.interpolate_curve(baseline_curve, point["content_loss"])
-        if style is not None:
-            matched.append({**point, "baseline_style_loss": style, "relative": point["style_loss"] / style - 1.0})
+    as_xy = {name: [(p["content_loss"], p["style_loss"]) for p in points] for name, points in curves.items()}
+    matched: list[dict[str, Any]] = []
+    for name, other in (("ours", "deterministic"), ("deterministic", "ours")):
+        for point in curves[name]:
+            style = metrics.interpolate_curve(as_xy[other], point["content_loss"])
+            if style is None:
+                continue
+            ours_style, baseline_style = (
+                (point["style_loss"], style) if name == "ours" else (style, point["style_loss"])
+            )
+            matched.append(
+                {
+                    "point_of": name,
+                    "alpha": point["alpha"],
+                    "content_loss": point["content_loss"],
+                    "ours_style_loss": ours_style,
+                    "baseline_style_loss": baseline_style,
+                    "relative": ours_style / baseline_style - 1.0,
+                }
+            )
+    matched.sort(key=lambda row: row["content_loss"])
     return {"curves": curves, "at_equal_content": matched}
 
 
@@ -333,16 +350,18 @@ def markdown_table(results: dict[str, Any]) -> str:
     if matched:
         lines += [
             "",
-            "Along alpha, at equal content loss: ours' style loss against the baseline's, read off the baseline's "
-            "alpha curve (negative = ours closer to the painting at the same structure):",
+            "Along alpha, at equal content loss: each point of one method's alpha curve against the other "
+            "method's curve read at the same content loss (negative = ours closer to the painting at the "
+            "same structure):",
             "",
-            "| ours' alpha | content loss | ours' style loss | baseline's style loss there | ours vs baseline |",
+            "| point | content loss | ours' style loss | baseline's style loss | ours vs baseline |",
             "|---|---|---|---|---|",
         ]
         for p in matched:
+            owner = "ours" if p["point_of"] == "ours" else "baseline"
             lines.append(
-                f"| {p['alpha']:g} | {p['content_loss']:.4g} | {p['style_loss']:.4g} | {p['baseline_style_loss']:.4g} "
-                f"| {100 * p['relative']:+.1f}% |"
+                f"| {owner}, alpha {p['alpha']:g} | {p['content_loss']:.4g} | {p['ours_style_loss']:.4g} "
+                f"| {p['baseline_style_loss']:.4g} | {100 * p['relative']:+.1f}% |"
             )
     lines += [
         "",

@@ -47,7 +47,8 @@ def test_evaluate_scores_every_method_and_pairs_them(tiny_checkpoint: Path, tmp_
     assert curves["ours"][-1]["content_loss"] == methods["ours"]["content_loss"]
     # Same model on both sides: ours read off the baseline's curve matches it exactly at every point.
     matched = results["tradeoff"]["at_equal_content"]
-    assert len(matched) == 3
+    assert len(matched) == 6  # each curve's 3 points, read on the other
+    assert {p["point_of"] for p in matched} == {"ours", "deterministic"}
     assert all(abs(p["relative"]) < 1e-6 for p in matched)
     assert (tmp_path / "tradeoff.png").stat().st_size > 1000
 
