@@ -26,5 +26,5 @@ docker-compose -f docker-compose.yml config -q
 echo "docker-compose config: ok"
 "$bin/hadolint" docker/Dockerfile docker/redis.Dockerfile
 echo "hadolint: ok"
-"$bin/shellcheck" docker/*.sh
+"$bin/shellcheck" docker/*.sh training/recipes/*.sh
 echo "shellcheck: ok"
