@@ -35,4 +35,4 @@ leg 1064  2       3        0      "$kl"     0   # palettes too alike across pain
 leg 1225  2       3        0      "$kl_low" 0   # sitting 2: sigma had grown to half the styles' spread
 leg 1275  2       3        1      "$kl_low" 0   # the colour loss, first at weight 1
 leg 2125  2       3        5      "$kl_low" 0   # at 1 it was ~5% of the loss: weight 5
-leg 3250  2       3        5      "$kl_low" "$diversity"  # samples had become too alike: diversity hinge
+leg 3500  2       3        5      "$kl_low" "$diversity"  # samples had become too alike: diversity hinge
