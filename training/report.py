@@ -15,7 +15,7 @@ from pathlib import Path
 
 from training.train import checkpoint_summary
 
-TERMS = ("loss", "content", "style", "mean_std", "color", "triplet", "kl")
+TERMS = ("loss", "content", "style", "mean_std", "color", "triplet", "kl", "diversity")
 
 
 def read_metrics(path: Path) -> dict[str, list[float]]:

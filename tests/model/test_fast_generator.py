@@ -83,16 +83,24 @@ def test_packing_leaves_the_model_untouched() -> None:
         torch.testing.assert_close(tensor, before[name], rtol=0, atol=0)
 
 
+EVAL_OTHER_STYLE = "aic_16542_monet_the_customs_house_at_varengeville.jpg"
+
+
 def test_bf16_stylizer_stays_close_to_fp32_on_the_shipped_model() -> None:
     model, _ = load_checkpoint(None)
     with Image.open(DATA / "eval" / "content" / "kodak_kodim15.jpg") as image:
         content = image.convert("RGB")
     with Image.open(DATA / "eval" / "style" / "hokusai_great_wave.jpg") as image:
         style = image.convert("RGB")
+    with Image.open(DATA / "eval" / "style" / EVAL_OTHER_STYLE) as image:
+        other_style = image.convert("RGB")
     fp32, bf16 = Stylizer(model, dtype=torch.float32), Stylizer(model, dtype=torch.bfloat16)
     code32, code16 = fp32.encode_style(style), bf16.encode_style(style)
-    # The VGG trunk in bf16 moves the style code by well under 1% (styles differ by about 30%).
-    assert float((code16.mu - code32.mu).norm() / code32.mu.norm()) < 0.01
+    other32 = fp32.encode_style(other_style)
+    # The VGG trunk in bf16 moves the style code by a small fraction of the distance to another painting's
+    # code (measured: 0.036 against 8.5; the sampling noise at variation 1 has a norm of about 1.2).
+    bf16_shift = float((code16.mu - code32.mu).norm())
+    assert bf16_shift < 0.05 * float((other32.mu - code32.mu).norm()), bf16_shift
     out32 = image_to_tensor(fp32.stylize(content, [code32], max_side=192)[0])
     out16 = image_to_tensor(bf16.stylize(content, [code32], max_side=192)[0])
     difference = (out16 - out32).abs() * 255  # grey levels
