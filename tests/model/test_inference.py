@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -106,7 +107,7 @@ def test_alpha_zero_uses_the_contents_own_code(tiny: Stylizer) -> None:
 
 
 @pytest.mark.parametrize("options", [{"alpha": 1.5}, {"alpha": -0.1}, {"variation": -1.0}, {"samples": 0}])
-def test_bad_options_raise_value_error(tiny: Stylizer, options: dict[str, float]) -> None:
+def test_bad_options_raise_value_error(tiny: Stylizer, options: dict[str, Any]) -> None:
     code = tiny.encode_style(_noise_image(16, 16, 13))
     with pytest.raises(ValueError):
         tiny.stylize(_noise_image(16, 16, 14), [code], **options)

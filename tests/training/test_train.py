@@ -134,4 +134,5 @@ def test_the_diversity_term_costs_a_second_draw_and_reaches_sigma() -> None:
     loss.backward()
     # The hinge trains the spread of the codes too: its gradient reaches the logvar head of E_s.
     head = model.style_encoder.mlp[-1]
+    assert isinstance(head, torch.nn.Linear)
     assert head.weight.grad is not None and head.weight.grad[TINY_CONFIG.latent_dim :].abs().sum() > 0
