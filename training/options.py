@@ -29,7 +29,7 @@ class LossWeights:
     triplet_margin: float = 0.0
     kl: float = 0.002
     kl_warmup_steps: int = 1000
-    diversity: float = 0.0
+    diversity: float = 20.0
     diversity_target: float = 0.03
 
     def to_dict(self) -> dict[str, float]:
