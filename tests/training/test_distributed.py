@@ -318,6 +318,10 @@ def _helpers_worker(rank: int, port: int, folder: str) -> None:
     }
     Path(folder, f"rank{rank}.json").write_text(json.dumps(result))
     dist_utils.finish(ctx)
+    # Skip the interpreter's teardown: once in a full CI run a rank aborted there ("terminate called
+    # without an active exception", gloo's threads at exit) after its results were written and the group
+    # was left. What this test checks is in the files; the exit code of the teardown is not.
+    os._exit(0)
 
 
 def test_accumulation_syncs_once_and_helpers_agree_across_ranks(tmp_path: Path) -> None:
