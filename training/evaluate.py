@@ -190,10 +190,14 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "paired_vs_deterministic": paired_comparison(scores["ours"], scores["deterministic"])
         if args.baseline_checkpoint is not None
         else None,
+        "paired_ratios_vs_deterministic": paired_ratios(scores["ours"], scores["deterministic"])
+        if args.baseline_checkpoint is not None
+        else None,
+        "per_painting": per_painting([p.name for p in style_paths], scores["ours"], scores["deterministic"]),
         "sweep": metrics.sweep_smoothness(sweep),
         "style_encoding_seconds": style_seconds,
     }
-    results["tradeoff"] = tradeoff_curves(results["methods"], tradeoff)
+    results["tradeoff"] = tradeoff_curves(scores, tradeoff)
     write_report(args.out, results, sheet_rows, sweep)
     return results
 
@@ -210,37 +214,54 @@ def paired_comparison(ours: MethodScores, other: MethodScores) -> dict[str, dict
     }
 
 
-def tradeoff_curves(
-    methods: dict[str, dict[str, float]], tradeoff: dict[str, dict[float, MethodScores]]
-) -> dict[str, Any]:
+def paired_ratios(ours: MethodScores, other: MethodScores) -> dict[str, dict[str, float]] | None:
+    """Typical per-pair ratios ours / other of the two losses; None with fewer than two pairs."""
+    if len(ours.content) < 2:
+        return None
+    return {
+        "content_loss": metrics.paired_log_ratio(ours.content, other.content),
+        "style_loss": metrics.paired_log_ratio(ours.style, other.style),
+    }
+
+
+def tradeoff_curves(methods: dict[str, MethodScores], tradeoff: dict[str, dict[float, MethodScores]]) -> dict[str, Any]:
     """Mean (content, style) per alpha for ours and the baseline, and the two compared at equal content loss.
 
     ``at_equal_content`` holds one row per point of either curve that falls inside the other curve's
     content range: the other method's style loss is interpolated at that content loss. ``relative`` is
     ours' style over the baseline's, minus 1: negative where ours is closer to the painting at the same
-    content loss.
+    content loss. ``at_equal_content_geometric`` is the same with the geometric mean of the style losses,
+    which no single painting with a large Gram loss dominates.
     """
     curves: dict[str, list[dict[str, float]]] = {}
     for name, per_alpha in tradeoff.items():
-        points = [
-            {"alpha": a, "content_loss": statistics.fmean(s.content), "style_loss": statistics.fmean(s.style)}
-            for a, s in per_alpha.items()
-            if s.content
+        scored = [(a, s) for a, s in per_alpha.items() if s.content] + [(1.0, methods[name])]
+        curves[name] = [
+            {
+                "alpha": a,
+                "content_loss": statistics.fmean(s.content),
+                "style_loss": statistics.fmean(s.style),
+                "style_loss_geometric": metrics.geometric_mean(s.style),
+            }
+            for a, s in scored
         ]
-        points.append(
-            {"alpha": 1.0, "content_loss": methods[name]["content_loss"], "style_loss": methods[name]["style_loss"]}
-        )
-        curves[name] = points
-    as_xy = {name: [(p["content_loss"], p["style_loss"]) for p in points] for name, points in curves.items()}
+    return {
+        "curves": curves,
+        "at_equal_content": match_at_equal_content(curves, "style_loss"),
+        "at_equal_content_geometric": match_at_equal_content(curves, "style_loss_geometric"),
+    }
+
+
+def match_at_equal_content(curves: dict[str, list[dict[str, float]]], style_key: str) -> list[dict[str, Any]]:
+    """Each point of either curve against the other curve's ``style_key`` read at the same content loss."""
+    as_xy = {name: [(p["content_loss"], p[style_key]) for p in points] for name, points in curves.items()}
     matched: list[dict[str, Any]] = []
     for name, other in (("ours", "deterministic"), ("deterministic", "ours")):
         for point in curves[name]:
             style = metrics.interpolate_curve(as_xy[other], point["content_loss"])
             if style is None:
                 continue
-            ours_style, baseline_style = (
-                (point["style_loss"], style) if name == "ours" else (style, point["style_loss"])
-            )
+            ours_style, baseline_style = (point[style_key], style) if name == "ours" else (style, point[style_key])
             matched.append(
                 {
                     "point_of": name,
@@ -252,7 +273,22 @@ def tradeoff_curves(
                 }
             )
     matched.sort(key=lambda row: row["content_loss"])
-    return {"curves": curves, "at_equal_content": matched}
+    return matched
+
+
+def per_painting(style_names: list[str], ours: MethodScores, other: MethodScores) -> list[dict[str, float | str]]:
+    """Mean content and style loss per painting (pairs are ordered photo-major, painting-minor)."""
+    count = len(style_names)
+    return [
+        {
+            "style": name,
+            "ours_content_loss": statistics.fmean(ours.content[si::count]),
+            "ours_style_loss": statistics.fmean(ours.style[si::count]),
+            "baseline_content_loss": statistics.fmean(other.content[si::count]),
+            "baseline_style_loss": statistics.fmean(other.style[si::count]),
+        }
+        for si, name in enumerate(style_names)
+    ]
 
 
 def _fit_rows(rows: list[list[torch.Tensor]], size: int) -> list[list[torch.Tensor]]:
@@ -350,13 +386,29 @@ def markdown_table(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {label} | {d['mean']:+.4g} | {d['low']:+.4g} .. {d['high']:+.4g} | {100 * d['relative']:+.1f}% |"
             )
-    matched = results["tradeoff"]["at_equal_content"]
-    if matched:
+    ratios = results.get("paired_ratios_vs_deterministic")
+    if ratios:
         lines += [
             "",
-            "Along alpha, at equal content loss: each point of one method's alpha curve against the other "
-            "method's curve read at the same content loss (negative = ours closer to the painting at the "
-            "same structure):",
+            "Typical per-pair ratio ours / baseline (geometric mean of the ratios, 95% interval; Gram losses "
+            "of different paintings differ a hundredfold, so the difference of means above follows the few "
+            "paintings with the largest losses, while this weighs every pair alike):",
+            "",
+            "| metric | ours / baseline | 95% interval | pairs where ours is lower |",
+            "|---|---|---|---|",
+        ]
+        for key, label in (("content_loss", "content loss"), ("style_loss", "Gram style loss")):
+            r = ratios[key]
+            lines.append(f"| {label} | {r['ratio']:.3f} | {r['low']:.3f} .. {r['high']:.3f} | {100 * r['wins']:.0f}% |")
+    for key, aggregate in (("at_equal_content", "mean"), ("at_equal_content_geometric", "geometric mean")):
+        matched = results["tradeoff"].get(key)
+        if not matched:
+            continue
+        lines += [
+            "",
+            f"Along alpha, at equal content loss ({aggregate} of the Gram losses): each point of one method's "
+            "alpha curve against the other method's curve read at the same content loss (negative = ours "
+            "closer to the painting at the same structure):",
             "",
             "| point | content loss | ours' style loss | baseline's style loss | ours vs baseline |",
             "|---|---|---|---|---|",
@@ -366,6 +418,21 @@ def markdown_table(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {owner}, alpha {p['alpha']:g} | {p['content_loss']:.4g} | {p['ours_style_loss']:.4g} "
                 f"| {p['baseline_style_loss']:.4g} | {100 * p['relative']:+.1f}% |"
+            )
+    paintings = results.get("per_painting")
+    if paintings and results.get("baseline_checkpoint"):
+        lines += [
+            "",
+            "Per painting, at alpha 1 (mean over the photos):",
+            "",
+            "| painting | ours content | baseline content | ours Gram | baseline Gram | Gram ratio |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in paintings:
+            lines.append(
+                f"| {row['style']} | {row['ours_content_loss']:.3f} | {row['baseline_content_loss']:.3f} "
+                f"| {row['ours_style_loss']:.3g} | {row['baseline_style_loss']:.3g} "
+                f"| {row['ours_style_loss'] / row['baseline_style_loss']:.2f} |"
             )
     lines += [
         "",

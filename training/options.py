@@ -66,6 +66,7 @@ class TrainOptions:
     data_mode: str = "auto"
     num_workers: int | None = None
     record_samples: str | None = None
+    style_color_jitter: float = 0.0
     weights: LossWeights = field(default_factory=LossWeights)
     model: dict[str, Any] = field(default_factory=dict)
 
@@ -130,6 +131,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="style crop sides LOW,HIGH, drawn per batch in multiples of 8 (default: %(default)s)",
     )
     parser.add_argument(
+        "--style-color-jitter",
+        type=float,
+        default=d.style_color_jitter,
+        metavar="P",
+        help="share of style crops recoloured (hue turned, saturation and contrast scaled) to widen the set "
+        "of palettes; 0 turns it off (default: %(default)s)",
+    )
+    parser.add_argument(
         "--data-mode",
         choices=DATA_MODES,
         default=d.data_mode,
@@ -188,6 +197,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         raise ValueError("--batch must be an even number >= 2")
     if args.accumulate < 1:
         raise ValueError("--accumulate must be >= 1")
+    if not 0.0 <= args.style_color_jitter <= 1.0:
+        raise ValueError("--style-color-jitter is a share of the crops, in [0, 1]")
     widths = tuple(int(x) for x in str(args.widths).split(","))
     if len(widths) != 3 or min(widths) < 1:
         raise ValueError("--widths takes three positive integers, e.g. 16,32,64")
@@ -220,6 +231,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         data_mode=args.data_mode,
         num_workers=args.num_workers,
         record_samples=args.record_samples,
+        style_color_jitter=args.style_color_jitter,
         weights=LossWeights(
             content=args.content_weight,
             style=args.style_weight,

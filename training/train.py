@@ -32,6 +32,7 @@ from model.checkpoint import atomic_save, read_checkpoint, save_checkpoint, tens
 from model.config import ModelConfig
 from model.networks import VariationalStyleTransfer
 from training import distributed as dist_utils
+from training.augment import jitter_style_colors
 from training.data import ImageBank, ImageFiles
 from training.datasets import dataset_index
 from training.loss_networks import calibrate_layer_scales, load_loss_network
@@ -196,6 +197,11 @@ def load_source(
     return bank, mode, workers
 
 
+def jitter_seed(seed: int, step: int, micro: int, rank: int) -> int:
+    """The seed of one micro-batch's style colour jitter: a resumed run redraws the same recolourings."""
+    return random.Random(f"jitter/{seed}/{step}/{micro}/{rank}").getrandbits(63)
+
+
 def noise_seed(seed: int, step: int, rank: int) -> int:
     """The torch seed for the style-code noise: different on every rank, and after every resume."""
     return random.Random(f"noise/{seed}/{step}/{rank}").getrandbits(63)
@@ -353,6 +359,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
             "short_side": opts.short_side,
             "content_sizes": opts.content_sizes,
             "style_sizes": opts.style_sizes,
+            "style_color_jitter": opts.style_color_jitter,
         },
         "git_commit": git_commit(),
         "world_size": ctx.world_size,
@@ -404,6 +411,9 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
                     sample_log.record(step, name, streams[name].epoch, batch, sources[name])
             batch_contents = to_device(batches["content"].images, device)  # (B, 3, H, W)
             batch_styles = to_device(batches["style"].images, device)  # (B/2, 3, Hs, Ws)
+            if opts.style_color_jitter > 0:
+                jitter_rng = torch.Generator().manual_seed(jitter_seed(opts.seed, step, micro, ctx.rank))
+                batch_styles, _ = jitter_style_colors(batch_styles, opts.style_color_jitter, jitter_rng)
             # Gradients are all-reduced once per optimizer step, on the last micro-step only.
             with dist_utils.gradient_sync(objective, sync=micro == opts.accumulate - 1):
                 with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=precision_enabled):

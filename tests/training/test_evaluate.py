@@ -50,12 +50,20 @@ def test_evaluate_scores_every_method_and_pairs_them(tiny_checkpoint: Path, tmp_
     assert len(matched) == 6  # each curve's 3 points, read on the other
     assert {p["point_of"] for p in matched} == {"ours", "deterministic"}
     assert all(abs(p["relative"]) < 1e-6 for p in matched)
+    geometric = results["tradeoff"]["at_equal_content_geometric"]
+    assert len(geometric) == 6 and all(abs(p["relative"]) < 1e-6 for p in geometric)
+    ratios = results["paired_ratios_vs_deterministic"]
+    assert ratios["style_loss"]["ratio"] == 1.0 and ratios["style_loss"]["wins"] == 0.0  # ties are not wins
+    paintings = results["per_painting"]
+    assert [row["style"] for row in paintings] == sorted(p.name for p in (DATA / "eval" / "style").iterdir())[:2]
+    assert paintings[0]["ours_style_loss"] == paintings[0]["baseline_style_loss"] > 0
     assert (tmp_path / "tradeoff.png").stat().st_size > 1000
 
     assert json.loads((tmp_path / "eval.json").read_text())["methods"]["ours"]["pairs"] == 4
     table = (tmp_path / "eval.md").read_text()
     assert table == markdown_table(results)
     assert "Gatys optimisation" in table and "ours - baseline" in table
+    assert "ours / baseline" in table and paintings[1]["style"] in table
     from PIL import Image
 
     with Image.open(tmp_path / "contact_sheet.png") as sheet:

@@ -90,6 +90,30 @@ def test_paired_difference_refuses_unequal_lists() -> None:
         metrics.paired_difference([1.0, 2.0], [1.0])
 
 
+def test_geometric_mean_by_hand() -> None:
+    assert metrics.geometric_mean([1.0, 4.0, 16.0]) == pytest.approx(4.0)
+    with pytest.raises(ValueError):
+        metrics.geometric_mean([1.0, 0.0])
+
+
+def test_paired_log_ratio_by_hand() -> None:
+    # Ratios 0.5, 2 and 0.5: log ratios -l, +l, -l with l = ln 2; mean -l/3, sd = 2l/sqrt(3).
+    result = metrics.paired_log_ratio([1.0, 200.0, 0.005], [2.0, 100.0, 0.01])
+    log2 = math.log(2.0)
+    half_width = 1.96 * (2 * log2 / math.sqrt(3)) / math.sqrt(3)
+    assert result["ratio"] == pytest.approx(math.exp(-log2 / 3))
+    assert result["low"] == pytest.approx(math.exp(-log2 / 3 - half_width))
+    assert result["high"] == pytest.approx(math.exp(-log2 / 3 + half_width))
+    assert result["wins"] == pytest.approx(2 / 3)
+    # Unlike the difference of means, the pair with the large losses does not decide the result.
+    assert metrics.paired_difference([1.0, 200.0, 0.005], [2.0, 100.0, 0.01])["mean"] > 0
+
+
+def test_paired_log_ratio_refuses_non_positive_scores() -> None:
+    with pytest.raises(ValueError):
+        metrics.paired_log_ratio([1.0, 0.0], [1.0, 1.0])
+
+
 def test_interpolate_curve_by_hand() -> None:
     curve = [(2.0, 10.0), (1.0, 30.0), (4.0, 0.0)]  # unordered on purpose
     assert metrics.interpolate_curve(curve, 1.5) == pytest.approx(20.0)

@@ -54,7 +54,7 @@ def test_norms_are_positive_and_loss_terms_start_near_one() -> None:
     assert TINY_CONFIG.latent_dim == TINY_MODEL_OPTIONS["latent_dim"]
 
 
-def _options(out: Path, steps: int, resume: bool = False) -> TrainOptions:
+def _options(out: Path, steps: int, resume: bool = False, style_color_jitter: float = 0.0) -> TrainOptions:
     return TrainOptions(
         content=str(DATA / "train" / "content"),
         style=str(DATA / "train" / "style"),
@@ -69,6 +69,7 @@ def _options(out: Path, steps: int, resume: bool = False) -> TrainOptions:
         allow_random_loss_network=True,
         device="cpu",
         resume=resume,
+        style_color_jitter=style_color_jitter,
         log_every=1,
         sample_every=2,
         save_every=2,
@@ -94,13 +95,15 @@ def test_training_writes_its_files_and_resumes_at_the_right_step(tmp_path: Path)
     code = stylizer.encode_style(Image.new("RGB", (16, 16), (10, 200, 10)))
     assert stylizer.stylize(Image.new("RGB", (20, 12), (200, 30, 30)), [code])[0].size == (20, 12)
 
-    train(_options(out, steps=6, resume=True))
+    # The second leg recolours every style crop (--style-color-jitter 1); the loop and the record take it.
+    train(_options(out, steps=6, resume=True, style_color_jitter=1.0))
     assert _state_step(out / "train_state.safetensors") == 6
     with open(out / "metrics.csv") as handle:
         steps = [int(row["step"]) for row in csv.DictReader(handle)]
     assert steps == [0, 1, 2, 3, 4, 5]
     _, provenance = load_checkpoint(model_path)
     assert provenance["steps"] == 6
+    assert provenance["data"]["style_color_jitter"] == 1.0
     json.dumps(provenance)  # JSON-safe all the way down
 
 
@@ -136,3 +139,12 @@ def test_the_diversity_term_costs_a_second_draw_and_reaches_sigma() -> None:
     head = model.style_encoder.mlp[-1]
     assert isinstance(head, torch.nn.Linear)
     assert head.weight.grad is not None and head.weight.grad[TINY_CONFIG.latent_dim :].abs().sum() > 0
+
+
+def test_a_style_color_jitter_outside_zero_one_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main as vst_main
+
+    with pytest.raises(SystemExit) as exited:
+        vst_main(["train", "--style-color-jitter", "1.5", "--steps", "1"])
+    assert exited.value.code == 2
+    assert "--style-color-jitter" in capsys.readouterr().err
