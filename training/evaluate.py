@@ -307,39 +307,44 @@ def write_report(out: Path, results: dict[str, Any], rows: list[list[torch.Tenso
 
 
 def plot_tradeoff(results: dict[str, Any], path: Path) -> None:
-    """Style loss against content loss along alpha, one line per method: lower-left is better."""
+    """Style loss against content loss along alpha, one line per method: lower-left is better.
+
+    Two panels: the mean Gram loss, and its geometric mean, which no single painting dominates.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(6, 4.2), dpi=110)
-    for name, points in results["tradeoff"]["curves"].items():
-        xs = [p["content_loss"] for p in points]
-        ys = [p["style_loss"] for p in points]
-        axis.plot(xs, ys, marker="o", label=METHOD_LABELS.get(name, name))
-        for p in points:
-            axis.annotate(
-                f"{p['alpha']:g}",
-                (p["content_loss"], p["style_loss"]),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    panels = (("style_loss", "mean Gram style loss"), ("style_loss_geometric", "geometric mean of the Gram losses"))
+    for axis, (key, label) in zip(axes, panels, strict=True):
+        for name, points in results["tradeoff"]["curves"].items():
+            xs = [p["content_loss"] for p in points]
+            ys = [p[key] for p in points]
+            axis.plot(xs, ys, marker="o", label=METHOD_LABELS.get(name, name))
+            for p in points:
+                axis.annotate(
+                    f"{p['alpha']:g}",
+                    (p["content_loss"], p[key]),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+        axis.set_xlabel("content loss (lower keeps more of the photo)")
+        axis.set_ylabel(f"{label} (lower is closer)")
+        axis.grid(alpha=0.3)
     gatys_row = results["methods"].get("gatys")
     if gatys_row:
         # Gatys sits far below and left of both curves; drawn, it would squash them into a corner.
-        axis.plot(
+        axes[0].plot(
             [],
             [],
             " ",
             label=f"Gatys (off the axes): content {gatys_row['content_loss']:.3g}, Gram {gatys_row['style_loss']:.3g}",
         )
-    axis.set_xlabel("content loss (lower keeps more of the photo)")
-    axis.set_ylabel("Gram style loss (lower is closer to the painting)")
-    axis.set_title("Content-style trade-off along alpha (labels)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    axes[0].legend(fontsize=8)
+    figure.suptitle("Content-style trade-off along alpha (labels)")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

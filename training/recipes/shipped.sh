@@ -13,19 +13,20 @@ cd "$(dirname "$0")/../.."
 VST=${VST:-.venv/bin/vst}
 
 case "${1:-}" in
-  ours) out=runs/v5; kl=0.005; kl_low=0.002; triplet=0.02; diversity=20 ;;
-  baseline) out=runs/baseline-nokl; kl=0; kl_low=0; triplet=0; diversity=0 ;;
+  # plain_end: where the leg before the colour jitter stopped (the baseline ran on 75 steps longer).
+  ours) out=runs/v5; kl=0.005; kl_low=0.002; triplet=0.02; diversity=20; plain_end=4000 ;;
+  baseline) out=runs/baseline-nokl; kl=0; kl_low=0; triplet=0; diversity=0; plain_end=4075 ;;
   *) echo "usage: $0 ours|baseline" >&2; exit 2 ;;
 esac
 
 common=(--out "$out" --save-every 25 --snapshot-every 250 --sample-every 250 --log-every 10
   --content-sizes "128,176" --style-sizes "128,224" --kl-warmup 1000 --triplet-weight "$triplet")
 
-leg() {  # leg STEPS CONTENT MEAN_STD COLOUR KL DIVERSITY
+leg() {  # leg STEPS CONTENT MEAN_STD COLOUR KL DIVERSITY [STYLE_COLOUR_JITTER]
   local resume=()
   [ -f "$out/train_state.safetensors" ] && resume=(--resume)
   "$VST" train "${common[@]}" "${resume[@]}" --steps "$1" --content-weight "$2" --mean-std-weight "$3" \
-    --color-weight "$4" --kl-weight "$5" --diversity-weight "$6" --diversity-target 0.03
+    --color-weight "$4" --kl-weight "$5" --diversity-weight "$6" --diversity-target 0.03 --style-color-jitter "${7:-0}"
 }
 
 #   steps content mean/std colour KL        diversity
@@ -36,3 +37,5 @@ leg 1225  2       3        0      "$kl_low" 0   # sitting 2: sigma had grown to 
 leg 1275  2       3        1      "$kl_low" 0   # the colour loss, first at weight 1
 leg 2125  2       3        5      "$kl_low" 0   # at 1 it was ~5% of the loss: weight 5
 leg 3500  2       3        5      "$kl_low" "$diversity"  # samples had become too alike: diversity hinge
+leg "$plain_end" 2 3    5      "$kl_low" "$diversity"  # sitting 2, stopped for the night
+leg 6000  2       3        5      "$kl_low" "$diversity" 0.5  # sitting 3: held-out paintings far from all 46
