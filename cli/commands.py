@@ -185,6 +185,29 @@ def add_evaluate(sub: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
+def add_average(sub: Any) -> None:
+    parser = sub.add_parser(
+        "average",
+        help="average the weights of several snapshots of one run (stochastic weight averaging)",
+    )
+    parser.add_argument("checkpoints", nargs="+", type=Path, help="two or more snapshots of the same run")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="the averaged checkpoint to write")
+
+    def handler(args: argparse.Namespace) -> int:
+        from model.checkpoint import CheckpointError
+        from training.average import average_checkpoints
+
+        try:
+            provenance = average_checkpoints(args.checkpoints, args.out)
+        except CheckpointError as exc:
+            raise CliError(str(exc)) from exc
+        steps = ", ".join(str(item["steps"]) for item in provenance["averaged_from"])
+        print(f"wrote {args.out}: the mean of {len(args.checkpoints)} checkpoints (steps {steps})")
+        return 0
+
+    parser.set_defaults(handler=handler)
+
+
 def add_datasets(sub: Any) -> None:
     from training.scan import add_scan_arguments
 

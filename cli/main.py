@@ -1,4 +1,4 @@
-"""The ``vst`` command: stylize, interpolate, train, evaluate and serve.
+"""The ``vst`` command: stylize, interpolate, train, evaluate, average and serve.
 
 Heavy imports (torch) happen inside each subcommand so that ``vst --help`` and ``vst serve`` stay fast.
 Bad arguments exit with code 2 and a one-line message; unreadable images give a clear message.
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_interpolate(sub)
     commands.add_train(sub)
     commands.add_evaluate(sub)
+    commands.add_average(sub)
     commands.add_datasets(sub)
     commands.add_survey_prepare(sub)
     commands.add_serve(sub)
