@@ -1,7 +1,9 @@
 """Training report figures: the loss curves of a run, its latest sample grid, and a JSON summary.
 
 ``python -m training.report --run runs/default --out docs/training`` writes ``loss_curve.png``,
-``samples_latest.png`` and ``run_summary.json``.
+``samples_latest.png`` and ``run_summary.json``. ``--until STEP`` leaves out what the run logged from
+that step on (e.g. a leg that was tried and not shipped); ``--checkpoint`` names the shipped file when
+it is not the run's own ``model.safetensors`` (e.g. an average of its snapshots).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from training.train import checkpoint_summary
 TERMS = ("loss", "content", "style", "mean_std", "color", "triplet", "kl", "diversity")
 
 
-def read_metrics(path: Path) -> dict[str, list[float]]:
-    """metrics.csv -> column lists. Rows repeated by a resume (same step logged twice) keep the last."""
+def read_metrics(path: Path, until: int | None = None) -> dict[str, list[float]]:
+    """metrics.csv -> column lists of the steps before ``until``. Rows repeated by a resume keep the last."""
     rows: dict[int, dict[str, str]] = {}
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
-            rows[int(row["step"])] = row
+            if until is None or int(row["step"]) < until:
+                rows[int(row["step"])] = row
     ordered = [rows[step] for step in sorted(rows)]
     # Empty cells (a term added when the run was resumed) read as NaN: plotted as a gap, not as zero.
     return {key: [float(r[key]) if r[key] else math.nan for r in ordered] for key in ordered[0]} if ordered else {}
@@ -74,13 +77,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=Path("runs/default"))
     parser.add_argument("--out", type=Path, default=Path("docs/training"))
+    parser.add_argument("--until", type=int, default=None, help="leave out the steps from this one on")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the run's model.safetensors")
     args = parser.parse_args()
-    columns = read_metrics(args.run / "metrics.csv")
+    columns = read_metrics(args.run / "metrics.csv", args.until)
     plot_losses(columns, args.out / "loss_curve.png")
-    grids = sorted((args.run / "samples").glob("step_*.png"))
+    grids = [
+        grid
+        for grid in sorted((args.run / "samples").glob("step_*.png"))
+        if args.until is None or int(grid.stem.removeprefix("step_")) <= args.until
+    ]
     if grids:
         shutil.copy(grids[-1], args.out / "samples_latest.png")
-    summary = checkpoint_summary(args.run / "model.safetensors")
+    summary = checkpoint_summary(args.checkpoint or args.run / "model.safetensors")
     present = {term: [v for v in columns[term] if not math.isnan(v)] for term in TERMS if term in columns}
     tail = {term: sum(values[-20:]) / len(values[-20:]) for term, values in present.items() if values}
     summary["last_20_logged_means"] = tail

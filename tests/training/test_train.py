@@ -119,6 +119,7 @@ def test_metrics_csv_widens_when_a_resumed_run_logs_a_new_term(tmp_path: Path) -
     assert columns["step"] == [10.0, 20.0, 30.0]
     assert columns["content"] == [1.0, 0.9, 0.8]  # nothing lost in the rewrite
     assert math.isnan(columns["color"][0]) and columns["color"][1:] == [0.4, 0.3]
+    assert read_metrics(path, until=30)["step"] == [10.0, 20.0]  # a leg that was not shipped, left out
 
 
 def test_the_diversity_term_costs_a_second_draw_and_reaches_sigma() -> None:
