@@ -50,6 +50,8 @@ class TrainOptions:
     style_sizes: tuple[int, int] = (128, 224)
     short_side: int = 256
     lr: float = 1e-3
+    lr_final: float | None = None
+    lr_decay_start: int = 0
     accumulate: int = 1
     loss_network: str = "hed-vgg16"
     loss_weights_path: str | None = None
@@ -116,7 +118,21 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=d.steps, help="total optimizer steps")
     parser.add_argument("--batch", type=int, default=d.batch, help="contents per step (even; half as many styles)")
     parser.add_argument("--accumulate", type=int, default=d.accumulate, help="gradient accumulation micro-steps")
-    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
+    parser.add_argument(
+        "--lr-final",
+        type=float,
+        default=None,
+        help="decay the learning rate linearly to this value at --steps (default: constant)",
+    )
+    parser.add_argument(
+        "--lr-decay-start",
+        type=int,
+        default=d.lr_decay_start,
+        metavar="STEP",
+        help="with --lr-final: the step the decay starts at, counted from the run's start, so that a resumed "
+        "leg keeps its schedule (default: %(default)s)",
+    )
     parser.add_argument("--short-side", type=int, default=d.short_side, help="images are pre-resized to this")
     parser.add_argument(
         "--content-sizes",
@@ -197,6 +213,10 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         raise ValueError("--batch must be an even number >= 2")
     if args.accumulate < 1:
         raise ValueError("--accumulate must be >= 1")
+    if args.lr_final is not None and not 0.0 <= args.lr_final <= args.lr:
+        raise ValueError("--lr-final must lie between 0 and --lr")
+    if args.lr_final is not None and not 0 <= args.lr_decay_start < args.steps:
+        raise ValueError("--lr-decay-start must lie in [0, --steps)")
     if not 0.0 <= args.style_color_jitter <= 1.0:
         raise ValueError("--style-color-jitter is a share of the crops, in [0, 1]")
     widths = tuple(int(x) for x in str(args.widths).split(","))
@@ -213,6 +233,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         batch=args.batch,
         accumulate=args.accumulate,
         lr=args.lr,
+        lr_final=args.lr_final,
+        lr_decay_start=args.lr_decay_start,
         short_side=args.short_side,
         loss_network=args.loss_network,
         loss_weights_path=args.loss_weights_path,

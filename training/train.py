@@ -197,6 +197,18 @@ def load_source(
     return bank, mode, workers
 
 
+def scheduled_lr(base: float, final: float | None, decay_start: int, end: int, step: int) -> float:
+    """The learning rate at ``step``: ``base`` until ``decay_start``, then linear to ``final`` at ``end``.
+
+    The schedule is a function of the absolute step, so a leg that is stopped and resumed carries on
+    where it was. ``final`` None keeps the rate constant.
+    """
+    if final is None or step <= decay_start:
+        return base
+    progress = min(1.0, (step - decay_start) / max(1, end - decay_start))
+    return base + (final - base) * progress
+
+
 def jitter_seed(seed: int, step: int, micro: int, rank: int) -> int:
     """The seed of one micro-batch's style colour jitter: a resumed run redraws the same recolourings."""
     return random.Random(f"jitter/{seed}/{step}/{micro}/{rank}").getrandbits(63)
@@ -401,6 +413,9 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
     replaced = 0
     for step in bar:
         model.train()
+        lr = scheduled_lr(opts.lr, opts.lr_final, opts.lr_decay_start, opts.steps, step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         optimizer.zero_grad(set_to_none=True)
         sums: dict[str, float] = {}
         for micro in range(opts.accumulate):
@@ -427,7 +442,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
             # Every rank takes part (the same steps everywhere); the logged losses cover the global batch.
             logged = dist_utils.mean_across_ranks(sums, ctx)
             if ctx.is_main:
-                write_metrics(metrics_path, step, time.monotonic() - started + elapsed_before, logged)
+                write_metrics(metrics_path, step, time.monotonic() - started + elapsed_before, logged | {"lr": lr})
         if ctx.is_main:
             bar.set_postfix({k: f"{v:.3f}" for k, v in sums.items()})
             if opts.sample_every and completed % opts.sample_every == 0:

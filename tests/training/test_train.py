@@ -6,6 +6,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -18,7 +19,7 @@ from tests.conftest import DATA
 from tests.tiny_model import TINY_CONFIG, tiny_model
 from training.objective import LossNorms, compute_losses, estimate_norms
 from training.options import LossWeights, TrainOptions
-from training.train import train
+from training.train import scheduled_lr, train
 
 TINY_MODEL_OPTIONS = {"latent_dim": 8, "widths": (4, 8, 8), "residual_blocks": 1}
 
@@ -54,7 +55,9 @@ def test_norms_are_positive_and_loss_terms_start_near_one() -> None:
     assert TINY_CONFIG.latent_dim == TINY_MODEL_OPTIONS["latent_dim"]
 
 
-def _options(out: Path, steps: int, resume: bool = False, style_color_jitter: float = 0.0) -> TrainOptions:
+def _options(
+    out: Path, steps: int, resume: bool = False, style_color_jitter: float = 0.0, **overrides: Any
+) -> TrainOptions:
     return TrainOptions(
         content=str(DATA / "train" / "content"),
         style=str(DATA / "train" / "style"),
@@ -74,6 +77,7 @@ def _options(out: Path, steps: int, resume: bool = False, style_color_jitter: fl
         sample_every=2,
         save_every=2,
         model=TINY_MODEL_OPTIONS,
+        **overrides,
     )
 
 
@@ -149,3 +153,27 @@ def test_a_style_color_jitter_outside_zero_one_is_a_one_line_error(capsys: pytes
         vst_main(["train", "--style-color-jitter", "1.5", "--steps", "1"])
     assert exited.value.code == 2
     assert "--style-color-jitter" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        vst_main(["train", "--lr", "0.001", "--lr-final", "0.01", "--steps", "1"])
+    assert exited.value.code == 2
+    assert "--lr-final" in capsys.readouterr().err
+
+
+def test_scheduled_lr_by_hand() -> None:
+    assert scheduled_lr(1e-3, None, 0, 100, 50) == 1e-3  # constant without --lr-final
+    assert scheduled_lr(1e-3, 1e-4, 40, 100, 40) == 1e-3  # not started yet
+    assert scheduled_lr(1e-3, 1e-4, 40, 100, 70) == pytest.approx(1e-3 + (1e-4 - 1e-3) * 0.5)
+    assert scheduled_lr(1e-3, 1e-4, 40, 100, 100) == pytest.approx(1e-4)
+
+
+def test_a_decaying_leg_keeps_its_schedule_across_a_resume(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    schedule: dict[str, Any] = {"lr": 1e-3, "lr_final": 0.0, "lr_decay_start": 2}
+    train(_options(out, steps=4, **schedule))
+    train(_options(out, steps=6, resume=True, **schedule))
+    with open(out / "metrics.csv") as handle:
+        logged = {int(row["step"]): float(row["lr"]) for row in csv.DictReader(handle)}
+    # The first leg decayed over steps 2..4 of its --steps 4; the resumed leg over 2..6, from its step 4.
+    assert logged[0] == logged[1] == logged[2] == pytest.approx(1e-3)
+    assert logged[3] == pytest.approx(0.5e-3)
+    assert logged[4] == pytest.approx(0.5e-3) and logged[5] == pytest.approx(0.25e-3)
