@@ -169,6 +169,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             for t in (k / (args.sweep_steps - 1) for k in range(args.sweep_steps))
         )
     ]
+    # Paired comparisons only against a separately trained baseline (else it is ours at variation 0).
+    paired = args.baseline_checkpoint is not None
     results: dict[str, Any] = {
         "checkpoint": str(args.checkpoint or "shipped default"),
         "provenance": {k: provenance.get(k) for k in ("loss_network", "steps", "train_seconds", "git_commit")},
@@ -187,12 +189,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             "mean_abs_pixel_difference": statistics.fmean(diversity_pixels),
             "mean_relu3_1_distance": statistics.fmean(diversity_features),
         },
-        "paired_vs_deterministic": paired_comparison(scores["ours"], scores["deterministic"])
-        if args.baseline_checkpoint is not None
-        else None,
-        "paired_ratios_vs_deterministic": paired_ratios(scores["ours"], scores["deterministic"])
-        if args.baseline_checkpoint is not None
-        else None,
+        "paired_vs_deterministic": paired_comparison(scores["ours"], scores["deterministic"]) if paired else None,
+        "paired_ratios_vs_deterministic": paired_ratios(scores["ours"], scores["deterministic"]) if paired else None,
         "per_painting": per_painting([p.name for p in style_paths], scores["ours"], scores["deterministic"]),
         "sweep": metrics.sweep_smoothness(sweep),
         "style_encoding_seconds": style_seconds,

@@ -209,14 +209,14 @@ def scheduled_lr(base: float, final: float | None, decay_start: int, end: int, s
     return base + (final - base) * progress
 
 
-def jitter_seed(seed: int, step: int, micro: int, rank: int) -> int:
-    """The seed of one micro-batch's style colour jitter: a resumed run redraws the same recolourings."""
-    return random.Random(f"jitter/{seed}/{step}/{micro}/{rank}").getrandbits(63)
+def derived_seed(stream: str, *parts: int) -> int:
+    """A seed for one random stream at one place, e.g. ("noise", seed, step, rank).
 
-
-def noise_seed(seed: int, step: int, rank: int) -> int:
-    """The torch seed for the style-code noise: different on every rank, and after every resume."""
-    return random.Random(f"noise/{seed}/{step}/{rank}").getrandbits(63)
+    Derived from the run's seed and where it is, never from the global RNG's history: the style-code
+    noise is reseeded at each resume (new draws, different on every rank), and each micro-batch's colour
+    jitter is the same whether or not the run was stopped and resumed before it.
+    """
+    return random.Random("/".join([stream, *map(str, parts)])).getrandbits(63)
 
 
 def to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -302,7 +302,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         *meta.get("segments", []),
         {"start_step": start_step, "world_size": ctx.world_size, "effective_batch": effective_batch},
     ]
-    torch.manual_seed(noise_seed(opts.seed, start_step, ctx.rank))
+    torch.manual_seed(derived_seed("noise", opts.seed, start_step, ctx.rank))
     model.to(device)
     if device.type == "cpu":
         model.to(memory_format=torch.channels_last)
@@ -427,7 +427,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
             batch_contents = to_device(batches["content"].images, device)  # (B, 3, H, W)
             batch_styles = to_device(batches["style"].images, device)  # (B/2, 3, Hs, Ws)
             if opts.style_color_jitter > 0:
-                jitter_rng = torch.Generator().manual_seed(jitter_seed(opts.seed, step, micro, ctx.rank))
+                jitter_rng = torch.Generator().manual_seed(derived_seed("jitter", opts.seed, step, micro, ctx.rank))
                 batch_styles, _ = jitter_style_colors(batch_styles, opts.style_color_jitter, jitter_rng)
             # Gradients are all-reduced once per optimizer step, on the last micro-step only.
             with dist_utils.gradient_sync(objective, sync=micro == opts.accumulate - 1):
