@@ -31,6 +31,8 @@ class LossWeights:
     kl_warmup_steps: int = 1000
     diversity: float = 20.0
     diversity_target: float = 0.03
+    # Share of the style codes decoded at mu instead of a sample (not a weight; kept here with the terms).
+    mean_code_share: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -201,6 +203,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--diversity-target", type=float, default=w.diversity_target, help="mean absolute difference, 0..1"
     )
+    parser.add_argument(
+        "--mean-code-share",
+        type=float,
+        default=w.mean_code_share,
+        help="share of the style codes decoded at their mean (variation 0, what the service serves by default) "
+        "rather than sampled, in [0, 1]",
+    )
     parser.add_argument("--kl-weight", type=float, default=w.kl)
     parser.add_argument("--kl-warmup", type=int, default=w.kl_warmup_steps)
     parser.add_argument("--latent-dim", type=int, default=ModelConfig.latent_dim)
@@ -219,6 +228,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         raise ValueError("--lr-decay-start must lie in [0, --steps)")
     if not 0.0 <= args.style_color_jitter <= 1.0:
         raise ValueError("--style-color-jitter is a share of the crops, in [0, 1]")
+    if not 0.0 <= args.mean_code_share <= 1.0:
+        raise ValueError("--mean-code-share is a share of the style codes, in [0, 1]")
     widths = tuple(int(x) for x in str(args.widths).split(","))
     if len(widths) != 3 or min(widths) < 1:
         raise ValueError("--widths takes three positive integers, e.g. 16,32,64")
@@ -263,6 +274,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
             triplet_margin=args.triplet_margin,
             diversity=args.diversity_weight,
             diversity_target=args.diversity_target,
+            mean_code_share=args.mean_code_share,
             kl=args.kl_weight,
             kl_warmup_steps=args.kl_warmup,
         ),

@@ -146,6 +146,35 @@ def test_the_diversity_term_costs_a_second_draw_and_reaches_sigma() -> None:
     assert head.weight.grad is not None and head.weight.grad[TINY_CONFIG.latent_dim :].abs().sum() > 0
 
 
+def test_mean_code_share_decodes_mu_for_that_share_of_the_codes() -> None:
+    torch.manual_seed(3)
+    model = tiny_model()
+    contents, styles = torch.rand(4, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    norms = estimate_norms(model, contents, torch.cat([styles, styles]))
+
+    def outputs(share: float, seed: int) -> torch.Tensor:
+        weights = LossWeights(diversity=0.0, mean_code_share=share)
+        with torch.no_grad():
+            return compute_losses(model, contents, styles, weights, norms, 0, torch.Generator().manual_seed(seed))[2]
+
+    with torch.no_grad():
+        mu, _ = model.style_encoder(styles)  # (2, D)
+        film = model.decoder.film_parameters(mu.repeat_interleave(2, 0))
+        at_mu = model.decoder(model.content_encoder(contents), film)  # (4, 3, 32, 32)
+    # share 1: every code is mu, whatever the noise; share 0: the noise moves every output.
+    assert torch.allclose(outputs(1.0, 0), at_mu, atol=1e-6)
+    assert torch.allclose(outputs(1.0, 0), outputs(1.0, 1), atol=1e-6)
+    assert not torch.allclose(outputs(0.0, 0), at_mu, atol=1e-4)
+    # A share in between decodes mu for some styles and a sample for the others (over a few draws, both occur).
+    kinds = set()
+    for seed in range(12):
+        mixed = outputs(0.5, seed)
+        for pair in range(2):
+            rows = slice(2 * pair, 2 * pair + 2)
+            kinds.add(bool(torch.allclose(mixed[rows], at_mu[rows], atol=1e-6)))
+    assert kinds == {True, False}
+
+
 def test_a_style_color_jitter_outside_zero_one_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     from cli.main import main as vst_main
 
@@ -157,6 +186,10 @@ def test_a_style_color_jitter_outside_zero_one_is_a_one_line_error(capsys: pytes
         vst_main(["train", "--lr", "0.001", "--lr-final", "0.01", "--steps", "1"])
     assert exited.value.code == 2
     assert "--lr-final" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        vst_main(["train", "--mean-code-share", "-0.1", "--steps", "1"])
+    assert exited.value.code == 2
+    assert "--mean-code-share" in capsys.readouterr().err
 
 
 def test_scheduled_lr_by_hand() -> None:
