@@ -1,8 +1,9 @@
 """Training report figures: the loss curves of a run, its latest sample grid, and a JSON summary.
 
 ``python -m training.report --run runs/default --out docs/training`` writes ``loss_curve.png``,
-``samples_latest.png`` and ``run_summary.json``. ``--until STEP`` leaves out what the run logged from
-that step on (e.g. a leg that was tried and not shipped); ``--checkpoint`` names the shipped file when
+``samples_latest.png`` and ``run_summary.json``. ``--until N`` keeps what the run had done after N steps
+and leaves out the rest (e.g. a leg that was tried and not shipped): metrics.csv counts steps from 0, so
+its rows below N, and the sample grids, named by steps completed, up to N; ``--checkpoint`` names the shipped file when
 it is not the run's own ``model.safetensors`` (e.g. an average of its snapshots).
 """
 
@@ -77,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=Path("runs/default"))
     parser.add_argument("--out", type=Path, default=Path("docs/training"))
-    parser.add_argument("--until", type=int, default=None, help="leave out the steps from this one on")
+    parser.add_argument("--until", type=int, default=None, help="keep the run as it was after N steps", metavar="N")
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the run's model.safetensors")
     args = parser.parse_args()
     columns = read_metrics(args.run / "metrics.csv", args.until)
