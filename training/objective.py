@@ -91,7 +91,7 @@ def compute_losses(
         # The service decodes mu by default (variation 0); with sampled codes only, the content and style
         # losses never score the decoder there. Drawn only when on, so older runs keep their noise stream.
         at_mean = torch.rand(mu.shape[0], generator=generator) < weights.mean_code_share  # (B/2,)
-        noise = noise * (~at_mean).to(noise.dtype).unsqueeze(1).to(mu.device)  # (B/2, D)
+        noise = noise.masked_fill(at_mean.unsqueeze(1).to(mu.device), 0.0)  # (B/2, D)
     code = VF.sample_code(mu, logvar, 1.0, noise).repeat_interleave(2, dim=0)  # (B, D)
     content_features = model.content_encoder(contents)  # (B, C3, H/4, W/4)
     outputs = model.decoder(content_features, model.decoder.film_parameters(code))  # (B, 3, H, W)
