@@ -196,6 +196,16 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "style_encoding_seconds": style_seconds,
     }
     results["tradeoff"] = tradeoff_curves(scores, tradeoff)
+    if paired:
+        results["tradeoff"]["at_baseline_content_interval"] = equal_content_intervals(scores, tradeoff)
+    # Every pair's losses, so that a later question about these outputs needs no second run.
+    results["per_pair"] = {
+        name: {
+            str(alpha): {"content_loss": s.content, "style_loss": s.style}
+            for alpha, s in [*per_alpha.items(), (1.0, scores[name])]
+        }
+        for name, per_alpha in tradeoff.items()
+    }
     write_report(args.out, results, sheet_rows, sweep)
     return results
 
@@ -247,6 +257,21 @@ def tradeoff_curves(methods: dict[str, MethodScores], tradeoff: dict[str, dict[f
         "curves": curves,
         "at_equal_content": match_at_equal_content(curves, "style_loss"),
         "at_equal_content_geometric": match_at_equal_content(curves, "style_loss_geometric"),
+    }
+
+
+def equal_content_intervals(
+    methods: dict[str, MethodScores], tradeoff: dict[str, dict[float, MethodScores]]
+) -> dict[str, dict[str, float]]:
+    """Ours' alpha curve read at the baseline's alpha-1 content loss, against the baseline, with bootstrap intervals."""
+
+    def curve(name: str) -> list[tuple[list[float], list[float]]]:
+        points = [tradeoff[name][a] for a in sorted(tradeoff[name])] + [methods[name]]
+        return [(s.content, s.style) for s in points]
+
+    ours, baseline = curve("ours"), curve("deterministic")
+    return {
+        aggregate: metrics.bootstrap_at_equal_content(ours, baseline, aggregate) for aggregate in ("mean", "geometric")
     }
 
 
@@ -421,6 +446,23 @@ def markdown_table(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {owner}, alpha {p['alpha']:g} | {p['content_loss']:.4g} | {p['ours_style_loss']:.4g} "
                 f"| {p['baseline_style_loss']:.4g} | {100 * p['relative']:+.1f}% |"
+            )
+    interval = results["tradeoff"].get("at_baseline_content_interval")
+    if interval:
+        lines += [
+            "",
+            "Ours' alpha curve read at the baseline's alpha-1 content loss, against the baseline's Gram loss "
+            "(negative = ours closer to the painting at the same structure; 95% bootstrap interval over the "
+            "pairs, both methods resampled alike):",
+            "",
+            "| aggregate of the Gram losses | ours vs baseline | 95% interval | resamples off ours' curve |",
+            "|---|---|---|---|",
+        ]
+        for aggregate, label in (("mean", "mean"), ("geometric", "geometric mean")):
+            d = interval[aggregate]
+            lines.append(
+                f"| {label} | {100 * d['relative']:+.1f}% | {100 * d['low']:+.1f}% .. {100 * d['high']:+.1f}% "
+                f"| {d['outside']} |"
             )
     paintings = results.get("per_painting")
     if paintings and results.get("baseline_checkpoint"):

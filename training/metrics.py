@@ -183,3 +183,51 @@ def interpolate_curve(points: Sequence[tuple[float, float]], x: float) -> float 
         if x0 <= x <= x1:
             return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
     return None  # unreachable: x lies inside the range
+
+
+def bootstrap_at_equal_content(
+    ours: Sequence[tuple[Sequence[float], Sequence[float]]],
+    other: Sequence[tuple[Sequence[float], Sequence[float]]],
+    aggregate: str = "mean",
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Ours' style loss against the other method's, both at the other's alpha-1 content loss, with an interval.
+
+    ``ours`` and ``other`` hold one (content losses, style losses) per alpha of each method's trade-off
+    curve, scored on the same pairs in the same order; the last entry is alpha 1. Ours' curve of
+    aggregated (content, style) points is read at the other method's alpha-1 content loss (linear
+    interpolation, as :func:`interpolate_curve`), and ``relative`` is that style loss over the other's,
+    minus 1. The interval resamples pairs with replacement, both methods alike, and takes the 2.5 and
+    97.5 percentiles; resamples where the other's point falls outside ours' curve are left out and counted
+    in ``outside``. ``aggregate`` is "mean" or "geometric" (the style losses' geometric mean).
+    """
+    pairs = len(other[-1][0])
+    if pairs < 2 or any(len(c) != pairs or len(s) != pairs for c, s in (*ours, *other)):
+        raise ValueError("every curve point needs the same pairs, at least two")
+    if aggregate not in ("mean", "geometric"):
+        raise ValueError(f"unknown aggregate {aggregate!r}")
+
+    def style_mean(values: list[float]) -> float:
+        return statistics.fmean(values) if aggregate == "mean" else geometric_mean(values)
+
+    def relative(indices: Sequence[int]) -> float | None:
+        curve = [(statistics.fmean(c[i] for i in indices), style_mean([s[i] for i in indices])) for c, s in ours]
+        target_content = statistics.fmean(other[-1][0][i] for i in indices)
+        ours_style = interpolate_curve(curve, target_content)
+        if ours_style is None:
+            return None
+        return ours_style / style_mean([other[-1][1][i] for i in indices]) - 1.0
+
+    generator = torch.Generator().manual_seed(seed)
+    draws = torch.randint(0, pairs, (resamples, pairs), generator=generator).tolist()
+    values = sorted(v for v in (relative(d) for d in draws) if v is not None)
+    point = relative(range(pairs))
+    if point is None or not values:
+        return {"relative": math.nan, "low": math.nan, "high": math.nan, "outside": resamples - len(values)}
+    return {
+        "relative": point,
+        "low": values[int(0.025 * (len(values) - 1))],
+        "high": values[int(0.975 * (len(values) - 1))],
+        "outside": resamples - len(values),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 from tests.conftest import DATA
@@ -52,6 +53,12 @@ def test_evaluate_scores_every_method_and_pairs_them(tiny_checkpoint: Path, tmp_
     assert all(abs(p["relative"]) < 1e-6 for p in matched)
     geometric = results["tradeoff"]["at_equal_content_geometric"]
     assert len(geometric) == 6 and all(abs(p["relative"]) < 1e-6 for p in geometric)
+    interval = results["tradeoff"]["at_baseline_content_interval"]
+    assert all(abs(interval[a][k]) < 1e-6 for a in ("mean", "geometric") for k in ("relative", "low", "high"))
+    per_pair = results["per_pair"]
+    assert sorted(per_pair["ours"]) == ["0.0", "0.5", "1.0"]
+    assert per_pair["deterministic"]["1.0"]["style_loss"] == per_pair["ours"]["1.0"]["style_loss"]  # same model
+    assert statistics.fmean(per_pair["ours"]["0.5"]["content_loss"]) == curves["ours"][1]["content_loss"]
     ratios = results["paired_ratios_vs_deterministic"]
     assert ratios["style_loss"]["ratio"] == 1.0 and ratios["style_loss"]["wins"] == 0.0  # ties are not wins
     paintings = results["per_painting"]
@@ -64,6 +71,7 @@ def test_evaluate_scores_every_method_and_pairs_them(tiny_checkpoint: Path, tmp_
     assert table == markdown_table(results)
     assert "Gatys optimisation" in table and "ours - baseline" in table
     assert "ours / baseline" in table and paintings[1]["style"] in table
+    assert "bootstrap interval" in table
     from PIL import Image
 
     with Image.open(tmp_path / "contact_sheet.png") as sheet:

@@ -121,3 +121,32 @@ def test_interpolate_curve_by_hand() -> None:
     assert metrics.interpolate_curve(curve, 4.0) == pytest.approx(0.0)
     assert metrics.interpolate_curve(curve, 0.5) is None  # outside: no extrapolation
     assert metrics.interpolate_curve(curve, 4.5) is None
+
+
+def test_bootstrap_at_equal_content_by_hand() -> None:
+    # Ours' curve: alpha 0.5 at content 2 / style 4, alpha 1 at content 4 / style 2 (every pair alike).
+    # The baseline's alpha-1 point is content 3 / style 2.5: ours read there is 3, so +20%, and every
+    # resample of identical pairs gives the same value.
+    pairs = 5
+    ours = [([2.0] * pairs, [4.0] * pairs), ([4.0] * pairs, [2.0] * pairs)]
+    other = [([3.0] * pairs, [2.5] * pairs)]
+    for aggregate in ("mean", "geometric"):
+        result = metrics.bootstrap_at_equal_content(ours, other, aggregate, resamples=50)
+        assert result["relative"] == pytest.approx(0.2)
+        assert result["low"] == pytest.approx(0.2) and result["high"] == pytest.approx(0.2)
+        assert result["outside"] == 0
+
+
+def test_bootstrap_at_equal_content_interval_covers_the_spread() -> None:
+    # Ours' style is 10% lower than the baseline's on half the pairs and 10% higher on the rest, at the
+    # same content: the point is 0 and the interval straddles it.
+    content = [1.0, 2.0, 3.0, 4.0] * 5
+    base_style = [1.0] * 20
+    ours_style = [0.9, 1.1] * 10
+    ours = [([c - 0.5 for c in content], [s + 1 for s in ours_style]), (content, ours_style)]
+    result = metrics.bootstrap_at_equal_content(ours, [(content, base_style)], "mean", resamples=400)
+    assert result["relative"] == pytest.approx(0.0)
+    assert result["low"] < 0 < result["high"]
+    assert result["outside"] == 0  # equal alpha-1 contents: always on the end of ours' curve
+    with pytest.raises(ValueError):
+        metrics.bootstrap_at_equal_content(ours, [(content[:3], base_style[:3])])
