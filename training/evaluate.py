@@ -202,9 +202,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     results["per_pair"] = {
         name: {
             str(alpha): {"content_loss": s.content, "style_loss": s.style}
-            for alpha, s in [*per_alpha.items(), (1.0, scores[name])]
+            for alpha, s in curve_points(scores, tradeoff, name)
         }
-        for name, per_alpha in tradeoff.items()
+        for name in tradeoff
     }
     write_report(args.out, results, sheet_rows, sweep)
     return results
@@ -232,6 +232,13 @@ def paired_ratios(ours: MethodScores, other: MethodScores) -> dict[str, dict[str
     }
 
 
+def curve_points(
+    methods: dict[str, MethodScores], tradeoff: dict[str, dict[float, MethodScores]], name: str
+) -> list[tuple[float, MethodScores]]:
+    """One method's scored trade-off points, alphas ascending (as ``tradeoff`` was built), alpha 1 last."""
+    return [(a, s) for a, s in tradeoff[name].items() if s.content] + [(1.0, methods[name])]
+
+
 def tradeoff_curves(methods: dict[str, MethodScores], tradeoff: dict[str, dict[float, MethodScores]]) -> dict[str, Any]:
     """Mean (content, style) per alpha for ours and the baseline, and the two compared at equal content loss.
 
@@ -242,8 +249,7 @@ def tradeoff_curves(methods: dict[str, MethodScores], tradeoff: dict[str, dict[f
     which no single painting with a large Gram loss dominates.
     """
     curves: dict[str, list[dict[str, float]]] = {}
-    for name, per_alpha in tradeoff.items():
-        scored = [(a, s) for a, s in per_alpha.items() if s.content] + [(1.0, methods[name])]
+    for name in tradeoff:
         curves[name] = [
             {
                 "alpha": a,
@@ -251,7 +257,7 @@ def tradeoff_curves(methods: dict[str, MethodScores], tradeoff: dict[str, dict[f
                 "style_loss": statistics.fmean(s.style),
                 "style_loss_geometric": metrics.geometric_mean(s.style),
             }
-            for a, s in scored
+            for a, s in curve_points(methods, tradeoff, name)
         ]
     return {
         "curves": curves,
@@ -266,8 +272,7 @@ def equal_content_intervals(
     """Ours' alpha curve read at the baseline's alpha-1 content loss, against the baseline, with bootstrap intervals."""
 
     def curve(name: str) -> list[tuple[list[float], list[float]]]:
-        points = [tradeoff[name][a] for a in sorted(tradeoff[name])] + [methods[name]]
-        return [(s.content, s.style) for s in points]
+        return [(s.content, s.style) for _, s in curve_points(methods, tradeoff, name)]
 
     ours, baseline = curve("ours"), curve("deterministic")
     return {
