@@ -50,6 +50,8 @@ class ModelConfig:
     widths: tuple[int, int, int] = (24, 48, 96)
     residual_blocks: int = 4
     film_hidden: int = 256
+    # Per-layer spatial noise in the decoder, scaled by ``variation`` (off in checkpoints from before it).
+    decoder_noise: bool = False
     trunk: TrunkConfig = field(default_factory=TrunkConfig)
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model import functional as VF
 from model.functional import EPS
 from model.networks import ContentEncoder, Decoder
 
@@ -110,6 +111,8 @@ class FastGenerator:
         self.residual = [self._pack_pair(block) for block in decoder.residual]
         self.upsample = [self._pack_upsample(layer) for layer in decoder.upsample]
         self.to_rgb = self._pack(decoder.to_rgb)
+        strengths = decoder.noise_strength
+        self.noise_strength = [self._tensor(p) for p in strengths] if strengths is not None else None
 
     def _tensor(self, tensor: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
         tensor = tensor.detach().to(self.device, self.dtype)
@@ -153,14 +156,30 @@ class FastGenerator:
             x = normalize(self._conv(x, packed), relu=True)
         return x
 
-    def decode(self, features: torch.Tensor, film: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    def decode(
+        self,
+        features: torch.Tensor,
+        film: list[tuple[torch.Tensor, torch.Tensor]],
+        noise: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """The decoder. features: (B, C3, h, w) from :meth:`encode`; film: per AdaIN layer (scale, shift),
-        each (B, C_l), from :meth:`Decoder.film_parameters` -> (B, 3, 4h, 4w) in (0, 1), in ``dtype``."""
+        each (B, C_l), from :meth:`Decoder.film_parameters`; noise: None or per layer (B, 1, H_l, W_l) from
+        :meth:`Decoder.noise_maps` -> (B, 3, 4h, 4w) in (0, 1), in ``dtype``."""
+        if noise is not None and self.noise_strength is None:
+            raise ValueError("this decoder has no noise input (its config has decoder_noise off)")
         params = iter([(scale.float(), shift.float()) for scale, shift in film])
+        layer = iter(range(len(self.residual) * 2 + len(self.upsample)))
+
+        def add_noise(out: torch.Tensor) -> torch.Tensor:
+            index = next(layer)
+            if noise is None or self.noise_strength is None:
+                return out
+            return VF.inject_noise(out, self.noise_strength[index], noise[index].to(self.device))
+
         x = features
         for conv_a, conv_b in self.residual:
-            y = normalize(self._conv(x, conv_a), *next(params), relu=True)
-            x = x + normalize(self._conv(y, conv_b), *next(params))
+            y = normalize(add_noise(self._conv(x, conv_a)), *next(params), relu=True)
+            x = x + normalize(add_noise(self._conv(y, conv_b)), *next(params))
         for weight, bias, _ in self.upsample:
-            x = normalize(upsample_conv(x, weight, bias), *next(params), relu=True)
+            x = normalize(add_noise(upsample_conv(x, weight, bias)), *next(params), relu=True)
         return torch.sigmoid(self._conv(x, self.to_rgb))

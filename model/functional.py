@@ -147,6 +147,14 @@ def diversity_hinge(sample_a: torch.Tensor, sample_b: torch.Tensor, target: floa
     return F.relu(target - difference).mean()
 
 
+def inject_noise(features: torch.Tensor, strength: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """features + strength * noise: one noise map per image, scaled per channel (StyleGAN's noise input).
+
+    features: (B, C, H, W); strength: (C,); noise: (B, 1, H, W), already scaled by the variation.
+    """
+    return features + strength.to(features.dtype)[None, :, None, None] * noise.to(features.dtype)  # (B, C, H, W)
+
+
 def sample_code(mu: torch.Tensor, logvar: torch.Tensor, variation: float, noise: torch.Tensor) -> torch.Tensor:
     """s = mu + variation * sigma * eps, with sigma = exp(logvar / 2). All (B, D); variation=0 is mu."""
     return mu + variation * torch.exp(0.5 * logvar) * noise

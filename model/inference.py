@@ -184,7 +184,7 @@ class Stylizer:
         weights: Sequence[float] | None,
         variation: float,
         samples: int,
-        seed: int | None,
+        generator: torch.Generator,
     ) -> torch.Tensor:
         """Blend the styles' Gaussians and draw ``samples`` codes from the blend: (samples, D)."""
         if not codes:
@@ -194,7 +194,6 @@ class Stylizer:
         mus = torch.stack([c.mu for c in codes])  # (K, D)
         logvars = torch.stack([c.logvar for c in codes])  # (K, D)
         mu, logvar = VF.blend_codes(mus, logvars, torch.tensor(list(weights), dtype=torch.float64))
-        generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
         noise = torch.randn(samples, self.latent_dim, generator=generator)  # (N, D)
         return VF.sample_code(mu.float(), logvar.float(), variation, noise)  # (N, D)
 
@@ -223,7 +222,8 @@ class Stylizer:
             raise ValueError("variation must be >= 0")
         if samples < 1:
             raise ValueError("samples must be >= 1")
-        target = self._target_codes(codes, weights, variation, samples, seed)  # (N, D)
+        generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
+        target = self._target_codes(codes, weights, variation, samples, generator)  # (N, D)
         content = fit_within(content.convert("RGB"), max_side)
         if alpha < 1.0:
             own = self.encode_style(content)
@@ -233,12 +233,18 @@ class Stylizer:
         pixels = image_to_tensor(content).to(self.device)  # (1, 3, H, W)
         padded, height, width = pad_to_multiple(pixels)
         features = self.generator.encode(padded)  # (1, C, H/4, W/4)
-        film = self.model.decoder.film_parameters(target.to(self.device))  # fp32 (scale, shift) per layer
+        decoder = self.model.decoder
+        film = decoder.film_parameters(target.to(self.device))  # fp32 (scale, shift) per layer
+        with_noise = decoder.noise_strength is not None and variation > 0
         outputs: list[Image.Image] = []
         for index in range(samples):
             # One sample at a time keeps peak memory flat for large images and gives real progress.
             single = [(scale[index : index + 1], shift[index : index + 1]) for scale, shift in film]
-            image = self.generator.decode(features, single)[:, :, :height, :width].float()  # (1, 3, H, W)
+            # Drawn after the codes from the same seeded generator: one seed, one set of images.
+            scales = torch.full((1,), variation, device=self.device)  # (1,)
+            feature_h, feature_w = features.shape[-2:]
+            noise = decoder.noise_maps(scales, feature_h, feature_w, generator) if with_noise else None
+            image = self.generator.decode(features, single, noise)[:, :, :height, :width].float()  # (1, 3, H, W)
             if preserve_color:
                 image = VF.transfer_luminance(image, pixels)
             outputs.append(tensor_to_image(image))

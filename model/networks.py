@@ -178,6 +178,14 @@ class Decoder(nn.Module):
         self.film_linear = nn.Linear(config.latent_dim, 2 * sum(self.norm_channels))
         nn.init.zeros_(self.film_linear.weight)
         nn.init.zeros_(self.film_linear.bias)
+        # Where the sampling noise also enters: a noise map added after each conv, with per-channel
+        # strengths starting at zero. Variation through the style code alone can only turn whole feature
+        # channels up or down, and asking it for visible differences cost structure at every code.
+        self.noise_strength = (
+            nn.ParameterList([nn.Parameter(torch.zeros(c)) for c in self.norm_channels])
+            if config.decoder_noise
+            else None
+        )
 
     def film_parameters(self, code: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """code: (B, D) -> per AdaIN layer (scale, shift), each (B, C_l). Scales start around 1."""
@@ -191,20 +199,57 @@ class Decoder(nn.Module):
             offset += 2 * channels
         return out
 
-    def forward(self, content_features: torch.Tensor, film: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-        """content_features: (B, C3, h, w); film from :meth:`film_parameters` -> image (B, 3, 4h, 4w) in (0, 1)."""
+    def noise_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """The (H, W) of each AdaIN layer's input for content features of (height, width)."""
+        residual = [(height, width)] * (len(self.norm_channels) - len(self.upsample))
+        return residual + [(height * 2 ** (i + 1), width * 2 ** (i + 1)) for i in range(len(self.upsample))]
+
+    def noise_maps(
+        self, scales: torch.Tensor, height: int, width: int, generator: torch.Generator | None = None
+    ) -> list[torch.Tensor]:
+        """One standard normal map per image and AdaIN layer, times the image's scale (its variation).
+
+        scales: (B,); height, width: of the content features -> per layer (B, 1, H_l, W_l), on scales' device.
+        Drawn on the CPU so that a seed gives the same maps on every device.
+        """
+        batch = scales.shape[0]
+        maps = []
+        for h, w in self.noise_sizes(height, width):
+            draw = torch.randn(batch, 1, h, w, generator=generator).to(scales.device)  # (B, 1, H_l, W_l)
+            maps.append(draw * scales.float()[:, None, None, None])  # (B, 1, H_l, W_l)
+        return maps
+
+    def forward(
+        self,
+        content_features: torch.Tensor,
+        film: list[tuple[torch.Tensor, torch.Tensor]],
+        noise: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """content_features: (B, C3, h, w); film from :meth:`film_parameters`; noise from :meth:`noise_maps`
+        (None: no noise, as at variation 0) -> image (B, 3, 4h, 4w) in (0, 1)."""
+        if noise is not None and self.noise_strength is None:
+            raise ValueError("this decoder has no noise input (its config has decoder_noise off)")
         x = content_features
         params = iter(film)
+        layer = iter(range(len(self.norm_channels)))
+
+        def conv_with_noise(conv: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+            out = conv(inputs)  # (B, C_l, H_l, W_l)
+            index = next(layer)
+            if noise is None or self.noise_strength is None:
+                return out
+            return VF.inject_noise(out, self.noise_strength[index], noise[index])
+
         for block in self.residual:
             conv_a, conv_b = block[0], block[1]  # type: ignore[index]
             scale, shift = next(params)
-            y = torch.relu(VF.adaptive_instance_norm(conv_a(x), scale.to(x.dtype), shift.to(x.dtype)))
+            y = torch.relu(VF.adaptive_instance_norm(conv_with_noise(conv_a, x), scale.to(x.dtype), shift.to(x.dtype)))
             scale, shift = next(params)
-            x = x + VF.adaptive_instance_norm(conv_b(y), scale.to(x.dtype), shift.to(x.dtype))
+            x = x + VF.adaptive_instance_norm(conv_with_noise(conv_b, y), scale.to(x.dtype), shift.to(x.dtype))
         for conv in self.upsample:
             x = nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")  # (B, C, 2h, 2w)
             scale, shift = next(params)
-            x = torch.relu(VF.adaptive_instance_norm(conv(x), scale.to(x.dtype), shift.to(x.dtype)))
+            x = torch.relu(VF.adaptive_instance_norm(conv_with_noise(conv, x), scale.to(x.dtype), shift.to(x.dtype)))
         return torch.sigmoid(self.to_rgb(x))
 
 

@@ -87,21 +87,35 @@ def compute_losses(
 
     mu, logvar = model.style_encoder.encode_statistics(style_vector)  # (B/2, D) each
     noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # (B/2, D)
+    sampled = torch.ones(mu.shape[0], device=mu.device)  # (B/2,) the variation of each style's draw
     if weights.mean_code_share > 0:
         # The service decodes mu by default (variation 0); with sampled codes only, the content and style
         # losses never score the decoder there. Drawn only when on, so older runs keep their noise stream.
         at_mean = torch.rand(mu.shape[0], generator=generator) < weights.mean_code_share  # (B/2,)
         noise = noise.masked_fill(at_mean.unsqueeze(1).to(mu.device), 0.0)  # (B/2, D)
+        sampled = sampled.masked_fill(at_mean.to(mu.device), 0.0)  # (B/2,)
     code = VF.sample_code(mu, logvar, 1.0, noise).repeat_interleave(2, dim=0)  # (B, D)
     content_features = model.content_encoder(contents)  # (B, C3, H/4, W/4)
-    outputs = model.decoder(content_features, model.decoder.film_parameters(code))  # (B, 3, H, W)
+    decoder = model.decoder
+    height, width = content_features.shape[-2:]
+    has_noise = decoder.noise_strength is not None
+    # Codes decoded at mu get no noise maps either: together they are what variation 0 serves.
+    maps = decoder.noise_maps(sampled.repeat_interleave(2), height, width, generator) if has_noise else None
+    outputs = decoder(content_features, decoder.film_parameters(code), maps)  # (B, 3, H, W)
     output_feats = trunk(outputs)
     diversity = outputs.new_zeros((), dtype=torch.float32)
     if weights.diversity > 0:
         # A second draw for one photo of each style pair; the content features are shared.
-        noise_b = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # (B/2, D)
-        code_b = VF.sample_code(mu, logvar, 1.0, noise_b)  # (B/2, D)
-        outputs_b = model.decoder(content_features[0::2], model.decoder.film_parameters(code_b))  # (B/2, 3, H, W)
+        if has_noise:
+            # The same code with new noise maps: the hinge asks the noise input for the variation, and no
+            # longer asks two codes drawn from one posterior to decode differently.
+            code_b = code[0::2]  # (B/2, D)
+            maps_b = decoder.noise_maps(torch.ones_like(sampled), height, width, generator)
+        else:
+            noise_b = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # (B/2, D)
+            code_b = VF.sample_code(mu, logvar, 1.0, noise_b)  # (B/2, D)
+            maps_b = None
+        outputs_b = decoder(content_features[0::2], decoder.film_parameters(code_b), maps_b)  # (B/2, 3, H, W)
         diversity = VF.diversity_hinge(outputs[0::2], outputs_b, weights.diversity_target)
 
     content = VF.content_loss(output_feats[-1], content_target) / norms.content

@@ -62,6 +62,7 @@ class TrainOptions:
     precision: str = "auto"
     seed: int = 0
     resume: bool = False
+    init_from: str | None = None
     log_every: int = 10
     sample_every: int = 200
     save_every: int = 100
@@ -177,6 +178,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=d.precision)
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/train_state.safetensors")
+    parser.add_argument(
+        "--init-from",
+        default=None,
+        metavar="CHECKPOINT",
+        help="start from an exported model (e.g. a snapshot): its weights, step and loss norms, a fresh "
+        "optimizer. With --resume, a training state in OUT is used first",
+    )
     parser.add_argument("--log-every", type=int, default=d.log_every)
     parser.add_argument("--sample-every", type=int, default=d.sample_every)
     parser.add_argument("--save-every", type=int, default=d.save_every)
@@ -215,6 +223,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=int, default=ModelConfig.latent_dim)
     parser.add_argument("--widths", default=",".join(map(str, ModelConfig.widths)), help="content/decoder widths")
     parser.add_argument("--residual-blocks", type=int, default=ModelConfig.residual_blocks)
+    parser.add_argument(
+        "--decoder-noise",
+        action="store_true",
+        help="spatial noise maps in the decoder, scaled by variation; the diversity hinge then compares two "
+        "noise draws at the same code (with --init-from, added to the loaded model with zero strengths)",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> TrainOptions:
@@ -254,6 +268,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         precision=args.precision,
         seed=args.seed,
         resume=args.resume,
+        init_from=args.init_from,
         log_every=args.log_every,
         sample_every=args.sample_every,
         save_every=args.save_every,
@@ -278,7 +293,12 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
             kl=args.kl_weight,
             kl_warmup_steps=args.kl_warmup,
         ),
-        model={"latent_dim": args.latent_dim, "widths": widths, "residual_blocks": args.residual_blocks},
+        model={
+            "latent_dim": args.latent_dim,
+            "widths": widths,
+            "residual_blocks": args.residual_blocks,
+            "decoder_noise": args.decoder_noise,
+        },
     )
 
 

@@ -50,6 +50,7 @@ from training.pipeline import (
     sample_crops,
 )
 from training.sample_grid import save_sample_grid
+from training.warm_start import warm_start
 
 __all__ = ["random_size", "train"]
 
@@ -270,6 +271,12 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
             rng = random.Random(opts.seed * 1000 + 1)
             estimated = estimate_norms(model, sample_crops(contents, 8, 160, rng), sample_crops(styles, 8, 160, rng))
             norms.color = dist_utils.broadcast_floats([estimated.color], ctx)[0]
+    elif opts.init_from:
+        started_from = warm_start(Path(opts.init_from), bool(opts.model.get("decoder_noise", False)))
+        model, config, norms = started_from.model, started_from.model.config, started_from.norms
+        start_step, optim_state = started_from.step, {}
+        meta = {"init_from": started_from.source}
+        log.info("starting from %s at step %d with a fresh optimizer", opts.init_from, start_step)
     else:
         if opts.resume:
             log.warning("no training state at %s; starting from scratch", state_path)

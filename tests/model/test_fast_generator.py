@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
@@ -109,3 +110,21 @@ def test_bf16_stylizer_stays_close_to_fp32_on_the_shipped_model() -> None:
 
 def test_allocator_setting_applies_on_linux() -> None:
     assert keep_freed_memory_mapped() is sys.platform.startswith("linux")
+
+
+def test_fp32_fast_generator_adds_the_same_noise_as_the_modules() -> None:
+    torch.manual_seed(2)
+    model = VariationalStyleTransfer(dataclasses.replace(FULL_WIDTH_CONFIG, decoder_noise=True)).eval()
+    assert model.decoder.noise_strength is not None
+    with torch.no_grad():
+        for strength in model.decoder.noise_strength:
+            strength.uniform_(-0.5, 0.5)
+    image, code = torch.rand(1, 3, 36, 44), torch.randn(1, model.config.latent_dim)
+    maps = model.decoder.noise_maps(torch.full((1,), 0.7), 9, 11, torch.Generator().manual_seed(3))
+    fast = FastGenerator(model.content_encoder, model.decoder, torch.float32)
+    with torch.no_grad():
+        film = model.decoder.film_parameters(code)
+        expected = model.decoder(model.content_encoder(image), film, maps)
+        got = fast.decode(fast.encode(image), film, maps)
+        assert (expected - model.decoder(model.content_encoder(image), film)).abs().mean() > 1e-3
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)

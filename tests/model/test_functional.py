@@ -176,3 +176,18 @@ def test_transfer_luminance_keeps_content_chroma() -> None:
     torch.testing.assert_close(
         merged_yiq[:, 1:][unclipped[:, 1:]], content_yiq[:, 1:][unclipped[:, 1:]], atol=1e-4, rtol=0
     )
+
+
+def test_inject_noise_by_hand() -> None:
+    features = torch.zeros(2, 3, 1, 2)
+    strength = torch.tensor([0.0, 1.0, -2.0])
+    noise = torch.tensor([[[[1.0, 2.0]]], [[[3.0, -1.0]]]])  # (2, 1, 1, 2)
+    got = VF.inject_noise(features + 1.0, strength, noise)
+    # channel c of image b at (0, j): 1 + strength[c] * noise[b, 0, 0, j]
+    expected = torch.tensor(
+        [
+            [[[1.0, 1.0]], [[2.0, 3.0]], [[-1.0, -3.0]]],
+            [[[1.0, 1.0]], [[4.0, 0.0]], [[-5.0, 3.0]]],
+        ]
+    )
+    torch.testing.assert_close(got, expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 from pathlib import Path
@@ -15,7 +16,9 @@ from PIL import Image
 from model import functional as VF
 from model.checkpoint import load_checkpoint
 from model.inference import StyleCode, Stylizer, image_to_tensor, pad_to_multiple
+from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA
+from tests.tiny_model import TINY_CONFIG
 from training.metrics import mean_abs_difference, sweep_smoothness
 
 EVAL_CONTENT = sorted((DATA / "eval" / "content").iterdir())
@@ -158,3 +161,30 @@ def test_shipped_output_carries_style_colours_and_content_structure(shipped: Sty
     style_t = image_to_tensor(style)
     assert color_histogram_distance(out, style_t) < color_histogram_distance(content_t, style_t)
     assert edge_correlation(out, content_t) > 0.3
+
+
+@pytest.fixture(scope="module")
+def noisy() -> Stylizer:
+    """A tiny model with the decoder's noise input switched on and non-zero strengths."""
+    torch.manual_seed(4)
+    model = VariationalStyleTransfer(dataclasses.replace(TINY_CONFIG, decoder_noise=True)).eval()
+    assert model.decoder.noise_strength is not None
+    with torch.no_grad():
+        for strength in model.decoder.noise_strength:
+            strength.fill_(1.0)
+        head = model.style_encoder.mlp[-1]
+        assert isinstance(head, torch.nn.Linear)
+        head.bias[TINY_CONFIG.latent_dim :].fill_(-30.0)  # sigma ~ 0: only the maps vary
+    return Stylizer(model)
+
+
+def test_decoder_noise_follows_the_seed_and_variation(noisy: Stylizer) -> None:
+    content, code = _noise_image(40, 36, 12), noisy.encode_style(_noise_image(32, 32, 13))
+    first = noisy.stylize(content, [code], variation=1.0, samples=2, seed=5)
+    assert [_png_bytes(i) for i in first] == [
+        _png_bytes(i) for i in noisy.stylize(content, [code], variation=1.0, samples=2, seed=5)
+    ]
+    a, b = (image_to_tensor(i) for i in first)
+    assert mean_abs_difference(a, b) > 1 / 255  # with sigma ~ 0, the noise maps alone make them differ
+    quiet = [noisy.stylize(content, [code], variation=0.0, seed=s)[0] for s in (1, 2)]
+    assert _png_bytes(quiet[0]) == _png_bytes(quiet[1])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 import torch
 
 from model import functional as VF
 from model.config import ModelConfig
-from model.networks import VGGTrunk, statistics_vector, style_statistics
+from model.networks import Decoder, VGGTrunk, statistics_vector, style_statistics
 from tests.tiny_model import TINY_CONFIG, tiny_model
 
 
@@ -67,3 +70,41 @@ def test_full_model_keeps_size_for_multiples_of_four() -> None:
         out = model(torch.rand(3, 3, 36, 52), torch.randn(3, TINY_CONFIG.latent_dim))
     assert out.shape == (3, 3, 36, 52)
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+
+
+def _noisy_config() -> ModelConfig:
+    return dataclasses.replace(TINY_CONFIG, decoder_noise=True)
+
+
+def test_decoder_noise_maps_match_each_layer_and_scale_per_image() -> None:
+    decoder = Decoder(_noisy_config())
+    maps = decoder.noise_maps(torch.tensor([0.0, 2.0]), 5, 7, torch.Generator().manual_seed(0))
+    # one residual block (two AdaIN layers) at the feature size, then the two upsampling layers
+    assert [tuple(m.shape) for m in maps] == [(2, 1, 5, 7), (2, 1, 5, 7), (2, 1, 10, 14), (2, 1, 20, 28)]
+    again = decoder.noise_maps(torch.tensor([1.0, 1.0]), 5, 7, torch.Generator().manual_seed(0))
+    for scaled, plain in zip(maps, again, strict=True):
+        assert scaled[0].abs().sum() == 0  # variation 0: no noise
+        torch.testing.assert_close(scaled[1], 2.0 * plain[1])
+
+
+def test_decoder_noise_starts_silent_and_then_moves_the_output() -> None:
+    torch.manual_seed(0)
+    decoder = Decoder(_noisy_config()).eval()
+    features, code = torch.rand(2, 8, 6, 6), torch.randn(2, TINY_CONFIG.latent_dim)
+    film = decoder.film_parameters(code)
+    maps = decoder.noise_maps(torch.ones(2), 6, 6, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        quiet = decoder(features, film)
+        torch.testing.assert_close(decoder(features, film, maps), quiet)  # zero strengths at the start
+        assert decoder.noise_strength is not None
+        for strength in decoder.noise_strength:
+            strength.fill_(0.5)
+        assert (decoder(features, film, maps) - quiet).abs().mean() > 1e-3
+
+
+def test_noise_into_a_decoder_without_a_noise_input_is_refused() -> None:
+    decoder = Decoder(TINY_CONFIG)
+    assert decoder.noise_strength is None
+    maps = Decoder(_noisy_config()).noise_maps(torch.ones(1), 4, 4)
+    with pytest.raises(ValueError, match="no noise input"):
+        decoder(torch.rand(1, 8, 4, 4), decoder.film_parameters(torch.zeros(1, TINY_CONFIG.latent_dim)), maps)

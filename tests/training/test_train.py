@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -15,11 +16,13 @@ from safetensors import safe_open
 
 from model.checkpoint import load_checkpoint
 from model.inference import Stylizer
+from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA
-from tests.tiny_model import TINY_CONFIG, tiny_model
+from tests.tiny_model import TINY_CONFIG, tiny_model, write_tiny_checkpoint
 from training.objective import LossNorms, compute_losses, estimate_norms
 from training.options import LossWeights, TrainOptions
 from training.train import scheduled_lr, train
+from training.warm_start import warm_start
 
 TINY_MODEL_OPTIONS = {"latent_dim": 8, "widths": (4, 8, 8), "residual_blocks": 1}
 
@@ -210,3 +213,57 @@ def test_a_decaying_leg_keeps_its_schedule_across_a_resume(tmp_path: Path) -> No
     assert logged[0] == logged[1] == logged[2] == pytest.approx(1e-3)
     assert logged[3] == pytest.approx(0.5e-3)
     assert logged[4] == pytest.approx(0.5e-3) and logged[5] == pytest.approx(0.25e-3)
+
+
+def test_with_decoder_noise_the_hinge_trains_the_noise_strengths_not_sigma() -> None:
+    torch.manual_seed(5)
+    model = VariationalStyleTransfer(dataclasses.replace(TINY_CONFIG, decoder_noise=True))
+    contents, styles = torch.rand(4, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    norms = estimate_norms(model, contents, torch.cat([styles, styles]))
+    only_diversity = LossWeights(
+        content=0.0,
+        style=0.0,
+        mean_std=0.0,
+        color=0.0,
+        triplet=0.0,
+        kl=0.0,
+        diversity=1.0,
+        diversity_target=0.5,
+        mean_code_share=1.0,  # every code at mu: the first outputs get no noise maps either
+    )
+    loss, terms, _ = compute_losses(model, contents, styles, only_diversity, norms, 0)
+    assert terms["diversity"] == pytest.approx(0.5)  # zero strengths: the two draws are the same image
+    loss.backward()
+    assert model.decoder.noise_strength is not None
+    assert sum(float(p.grad.abs().sum()) for p in model.decoder.noise_strength if p.grad is not None) > 0
+    head = model.style_encoder.mlp[-1]
+    assert isinstance(head, torch.nn.Linear) and head.weight.grad is not None
+    assert head.weight.grad[TINY_CONFIG.latent_dim :].abs().sum() == 0
+
+
+def test_init_from_continues_an_exported_model_at_its_step(tmp_path: Path) -> None:
+    source = train(_options(tmp_path / "first", steps=4))
+    out = tmp_path / "branch"
+    options = _options(out, steps=6, init_from=str(source))
+    options.model = TINY_MODEL_OPTIONS | {"decoder_noise": True}
+    model_path = train(options)
+    assert _state_step(out / "train_state.safetensors") == 6
+    with open(out / "metrics.csv") as handle:
+        assert [int(row["step"]) for row in csv.DictReader(handle)] == [4, 5]
+    model, provenance = load_checkpoint(model_path)
+    assert provenance["steps"] == 6 and model.config.decoder_noise
+    # The branch starts as the source model: zero noise strengths, the same weights (fp16-rounded).
+    started = warm_start(source, decoder_noise=True).model
+    original, _ = load_checkpoint(source)
+    image, code = torch.rand(1, 3, 16, 16), torch.randn(1, TINY_CONFIG.latent_dim)
+    maps = started.decoder.noise_maps(torch.ones(1), 4, 4)
+    with torch.no_grad():
+        features = started.content_encoder(image)
+        got = started.decoder(features, started.decoder.film_parameters(code), maps)
+        torch.testing.assert_close(got, original(image, code))
+
+
+def test_init_from_refuses_a_checkpoint_without_a_step(tmp_path: Path) -> None:
+    path = write_tiny_checkpoint(tmp_path / "tiny.safetensors")
+    with pytest.raises(ValueError, match="step and loss norms"):
+        warm_start(path, decoder_noise=False)
