@@ -54,6 +54,7 @@ class TrainOptions:
     lr: float = 1e-3
     lr_final: float | None = None
     lr_decay_start: int = 0
+    noise_lr_scale: float = 10.0
     accumulate: int = 1
     loss_network: str = "hed-vgg16"
     loss_weights_path: str | None = None
@@ -224,6 +225,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--widths", default=",".join(map(str, ModelConfig.widths)), help="content/decoder widths")
     parser.add_argument("--residual-blocks", type=int, default=ModelConfig.residual_blocks)
     parser.add_argument(
+        "--noise-lr-scale",
+        type=float,
+        default=d.noise_lr_scale,
+        help="learning-rate multiplier of the decoder's noise strengths (default: %(default)s)",
+    )
+    parser.add_argument(
         "--decoder-noise",
         action="store_true",
         help="spatial noise maps in the decoder, scaled by variation; the diversity hinge then compares two "
@@ -242,6 +249,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         raise ValueError("--lr-decay-start must lie in [0, --steps)")
     if not 0.0 <= args.style_color_jitter <= 1.0:
         raise ValueError("--style-color-jitter is a share of the crops, in [0, 1]")
+    if args.noise_lr_scale <= 0:
+        raise ValueError("--noise-lr-scale must be > 0")
     if not 0.0 <= args.mean_code_share <= 1.0:
         raise ValueError("--mean-code-share is a share of the style codes, in [0, 1]")
     widths = tuple(int(x) for x in str(args.widths).split(","))
@@ -260,6 +269,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         lr=args.lr,
         lr_final=args.lr_final,
         lr_decay_start=args.lr_decay_start,
+        noise_lr_scale=args.noise_lr_scale,
         short_side=args.short_side,
         loss_network=args.loss_network,
         loss_weights_path=args.loss_weights_path,

@@ -267,3 +267,17 @@ def test_init_from_refuses_a_checkpoint_without_a_step(tmp_path: Path) -> None:
     path = write_tiny_checkpoint(tmp_path / "tiny.safetensors")
     with pytest.raises(ValueError, match="step and loss norms"):
         warm_start(path, decoder_noise=False)
+
+
+def test_the_noise_strengths_get_their_own_rate_and_come_last() -> None:
+    from training.train import parameter_groups
+
+    plain = parameter_groups(tiny_model(), 10.0)
+    assert len(plain) == 1 and len(plain[0]["params"]) == len([p for p in tiny_model().parameters() if p.requires_grad])
+    noisy_model = VariationalStyleTransfer(dataclasses.replace(TINY_CONFIG, decoder_noise=True))
+    groups = parameter_groups(noisy_model, 10.0)
+    assert noisy_model.decoder.noise_strength is not None
+    assert [g["lr_scale"] for g in groups] == [1.0, 10.0]
+    assert groups[1]["params"] == list(noisy_model.decoder.noise_strength)
+    # The other weights keep the order they had in a model without the noise input.
+    assert [tuple(p.shape) for p in groups[0]["params"]] == [tuple(p.shape) for p in plain[0]["params"]]
