@@ -33,6 +33,20 @@ def read_metrics(path: Path, until: int | None = None) -> dict[str, list[float]]
     return {key: [float(r[key]) if r[key] else math.nan for r in ordered] for key in ordered[0]} if ordered else {}
 
 
+def join_metrics(before: dict[str, list[float]], after: dict[str, list[float]]) -> dict[str, list[float]]:
+    """The columns of a run that was branched from another (``vst train --init-from``) after the source's
+    columns for the steps before the branch; a term only one side logged reads as NaN on the other."""
+    first = after["step"][0] if after.get("step") else math.inf
+    kept = [i for i, step in enumerate(before.get("step", [])) if step < first]
+    rows_after = len(after.get("step", []))
+    keys = list(before) + [key for key in after if key not in before]
+    return {
+        key: ([before[key][i] for i in kept] if key in before else [math.nan] * len(kept))
+        + (after[key] if key in after else [math.nan] * rows_after)
+        for key in keys
+    }
+
+
 def smooth(values: list[float], window: int) -> list[float]:
     """Trailing moving average, so that the noisy per-step losses show their trend."""
     out, total = [], 0.0
@@ -80,8 +94,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/training"))
     parser.add_argument("--until", type=int, default=None, help="keep the run as it was after N steps", metavar="N")
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the run's model.safetensors")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        metavar="RUN",
+        help="the run this one branched from (--init-from): its curves up to the branch are drawn first",
+    )
     args = parser.parse_args()
     columns = read_metrics(args.run / "metrics.csv", args.until)
+    if args.before is not None:
+        columns = join_metrics(read_metrics(args.before / "metrics.csv"), columns)
     plot_losses(columns, args.out / "loss_curve.png")
     grids = [
         grid

@@ -396,6 +396,8 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
             "style_color_jitter": opts.style_color_jitter,
         },
         "git_commit": git_commit(),
+        # A run branched from another's exported model (--init-from): which file, at which step.
+        **({"init_from": meta["init_from"]} if "init_from" in meta else {}),
         "world_size": ctx.world_size,
         "effective_batch": effective_batch,
     }

@@ -252,6 +252,7 @@ def test_init_from_continues_an_exported_model_at_its_step(tmp_path: Path) -> No
         assert [int(row["step"]) for row in csv.DictReader(handle)] == [4, 5]
     model, provenance = load_checkpoint(model_path)
     assert provenance["steps"] == 6 and model.config.decoder_noise
+    assert provenance["init_from"]["path"] == str(source) and provenance["init_from"]["step"] == 4
     # The branch starts as the source model: zero noise strengths, the same weights (fp16-rounded).
     started = warm_start(source, decoder_noise=True).model
     original, _ = load_checkpoint(source)
@@ -281,3 +282,15 @@ def test_the_noise_strengths_get_their_own_rate_and_come_last() -> None:
     assert groups[1]["params"] == list(noisy_model.decoder.noise_strength)
     # The other weights keep the order they had in a model without the noise input.
     assert [tuple(p.shape) for p in groups[0]["params"]] == [tuple(p.shape) for p in plain[0]["params"]]
+
+
+def test_a_branched_runs_curves_follow_its_sources_up_to_the_branch() -> None:
+    from training.report import join_metrics
+
+    source = {"step": [0.0, 10.0, 20.0, 30.0], "content": [4.0, 3.0, 2.0, 1.5], "kl": [9.0, 8.0, 7.0, 6.0]}
+    branch = {"step": [20.0, 30.0], "content": [1.9, 1.7], "diversity": [0.02, 0.01]}
+    joined = join_metrics(source, branch)
+    assert joined["step"] == [0.0, 10.0, 20.0, 30.0]
+    assert joined["content"] == [4.0, 3.0, 1.9, 1.7]  # the source's rows from the branch step on are dropped
+    assert joined["kl"][:2] == [9.0, 8.0] and all(math.isnan(v) for v in joined["kl"][2:])
+    assert all(math.isnan(v) for v in joined["diversity"][:2]) and joined["diversity"][2:] == [0.02, 0.01]
