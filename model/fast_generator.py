@@ -19,7 +19,7 @@ from torch import nn
 
 from model import functional as VF
 from model.functional import EPS
-from model.networks import ContentEncoder, Decoder
+from model.networks import ContentEncoder, Decoder, require_noise_input
 
 CHANNELS_LAST = torch.channels_last
 # Below this many channels, group_norm's channels-last kernel is several times slower than batch_norm's
@@ -165,8 +165,7 @@ class FastGenerator:
         """The decoder. features: (B, C3, h, w) from :meth:`encode`; film: per AdaIN layer (scale, shift),
         each (B, C_l), from :meth:`Decoder.film_parameters`; noise: None or per layer (B, 1, H_l, W_l) from
         :meth:`Decoder.noise_maps` -> (B, 3, 4h, 4w) in (0, 1), in ``dtype``."""
-        if noise is not None and self.noise_strength is None:
-            raise ValueError("this decoder has no noise input (its config has decoder_noise off)")
+        require_noise_input(noise, self.noise_strength)
         params = iter([(scale.float(), shift.float()) for scale, shift in film])
         layer = iter(range(len(self.residual) * 2 + len(self.upsample)))
 

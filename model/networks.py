@@ -152,6 +152,12 @@ class ContentEncoder(nn.Module):
         return x
 
 
+def require_noise_input(noise: list[torch.Tensor] | None, strengths: object | None) -> None:
+    """Noise maps for a decoder built without a noise input are a caller's mistake, not something to drop."""
+    if noise is not None and strengths is None:
+        raise ValueError("this decoder has no noise input (its config has decoder_noise off)")
+
+
 class Decoder(nn.Module):
     """Residual blocks and upsampling convs, each normalisation an AdaIN driven by the style code.
 
@@ -227,8 +233,7 @@ class Decoder(nn.Module):
     ) -> torch.Tensor:
         """content_features: (B, C3, h, w); film from :meth:`film_parameters`; noise from :meth:`noise_maps`
         (None: no noise, as at variation 0) -> image (B, 3, 4h, 4w) in (0, 1)."""
-        if noise is not None and self.noise_strength is None:
-            raise ValueError("this decoder has no noise input (its config has decoder_noise off)")
+        require_noise_input(noise, self.noise_strength)
         x = content_features
         params = iter(film)
         layer = iter(range(len(self.norm_channels)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -29,3 +30,15 @@ def tiny_model(seed: int = 0) -> VariationalStyleTransfer:
 def write_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
     save_checkpoint(tiny_model(seed), path, provenance={"loss_network": "tiny", "purpose": "tests only"})
     return path
+
+
+def with_decoder_noise(config: ModelConfig, strength: float, seed: int = 0) -> VariationalStyleTransfer:
+    """A random model of ``config`` with the decoder's noise input on and every strength set to ``strength``
+    (they start at zero, which would hide the noise)."""
+    torch.manual_seed(seed)
+    model = VariationalStyleTransfer(dataclasses.replace(config, decoder_noise=True)).eval()
+    assert model.decoder.noise_strength is not None
+    with torch.no_grad():
+        for parameter in model.decoder.noise_strength:
+            parameter.fill_(strength)
+    return model

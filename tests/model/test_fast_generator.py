@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 import pytest
@@ -17,7 +16,7 @@ from model.fast_generator import FastGenerator, normalize, subpixel_weights, ups
 from model.inference import Stylizer, image_to_tensor, keep_freed_memory_mapped
 from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA
-from tests.tiny_model import tiny_model
+from tests.tiny_model import tiny_model, with_decoder_noise
 
 # The shipped architecture with random weights: 24 channels exercise the batch-norm branch, 48 and 96 group norm.
 FULL_WIDTH_CONFIG = ModelConfig(
@@ -113,12 +112,7 @@ def test_allocator_setting_applies_on_linux() -> None:
 
 
 def test_fp32_fast_generator_adds_the_same_noise_as_the_modules() -> None:
-    torch.manual_seed(2)
-    model = VariationalStyleTransfer(dataclasses.replace(FULL_WIDTH_CONFIG, decoder_noise=True)).eval()
-    assert model.decoder.noise_strength is not None
-    with torch.no_grad():
-        for strength in model.decoder.noise_strength:
-            strength.uniform_(-0.5, 0.5)
+    model = with_decoder_noise(FULL_WIDTH_CONFIG, 0.4, seed=2)
     image, code = torch.rand(1, 3, 36, 44), torch.randn(1, model.config.latent_dim)
     maps = model.decoder.noise_maps(torch.full((1,), 0.7), 9, 11, torch.Generator().manual_seed(3))
     fast = FastGenerator(model.content_encoder, model.decoder, torch.float32)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import itertools
 from pathlib import Path
@@ -16,9 +15,8 @@ from PIL import Image
 from model import functional as VF
 from model.checkpoint import load_checkpoint
 from model.inference import StyleCode, Stylizer, image_to_tensor, pad_to_multiple
-from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA
-from tests.tiny_model import TINY_CONFIG
+from tests.tiny_model import TINY_CONFIG, with_decoder_noise
 from training.metrics import mean_abs_difference, sweep_smoothness
 
 EVAL_CONTENT = sorted((DATA / "eval" / "content").iterdir())
@@ -166,12 +164,8 @@ def test_shipped_output_carries_style_colours_and_content_structure(shipped: Sty
 @pytest.fixture(scope="module")
 def noisy() -> Stylizer:
     """A tiny model with the decoder's noise input switched on and non-zero strengths."""
-    torch.manual_seed(4)
-    model = VariationalStyleTransfer(dataclasses.replace(TINY_CONFIG, decoder_noise=True)).eval()
-    assert model.decoder.noise_strength is not None
+    model = with_decoder_noise(TINY_CONFIG, 1.0, seed=4)
     with torch.no_grad():
-        for strength in model.decoder.noise_strength:
-            strength.fill_(1.0)
         head = model.style_encoder.mlp[-1]
         assert isinstance(head, torch.nn.Linear)
         head.bias[TINY_CONFIG.latent_dim :].fill_(-30.0)  # sigma ~ 0: only the maps vary
