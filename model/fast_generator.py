@@ -17,9 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model import functional as VF
 from model.functional import EPS
-from model.networks import ContentEncoder, Decoder, require_noise_input
+from model.networks import ContentEncoder, Decoder, noise_injector
 
 CHANNELS_LAST = torch.channels_last
 # Below this many channels, group_norm's channels-last kernel is several times slower than batch_norm's
@@ -165,16 +164,8 @@ class FastGenerator:
         """The decoder. features: (B, C3, h, w) from :meth:`encode`; film: per AdaIN layer (scale, shift),
         each (B, C_l), from :meth:`Decoder.film_parameters`; noise: None or per layer (B, 1, H_l, W_l) from
         :meth:`Decoder.noise_maps` -> (B, 3, 4h, 4w) in (0, 1), in ``dtype``."""
-        require_noise_input(noise, self.noise_strength)
+        add_noise = noise_injector(self.noise_strength, noise)
         params = iter([(scale.float(), shift.float()) for scale, shift in film])
-        layer = iter(range(len(self.residual) * 2 + len(self.upsample)))
-
-        def add_noise(out: torch.Tensor) -> torch.Tensor:
-            index = next(layer)
-            if noise is None or self.noise_strength is None:
-                return out
-            return VF.inject_noise(out, self.noise_strength[index], noise[index].to(self.device))
-
         x = features
         for conv_a, conv_b in self.residual:
             y = normalize(add_noise(self._conv(x, conv_a)), *next(params), relu=True)

@@ -152,7 +152,8 @@ def inject_noise(features: torch.Tensor, strength: torch.Tensor, noise: torch.Te
 
     features: (B, C, H, W); strength: (C,); noise: (B, 1, H, W), already scaled by the variation.
     """
-    return features + strength.to(features.dtype)[None, :, None, None] * noise.to(features.dtype)  # (B, C, H, W)
+    strength = strength.to(features.device, features.dtype)[None, :, None, None]  # (1, C, 1, 1)
+    return features + strength * noise.to(features.device, features.dtype)  # (B, C, H, W)
 
 
 def sample_code(mu: torch.Tensor, logvar: torch.Tensor, variation: float, noise: torch.Tensor) -> torch.Tensor:

@@ -236,13 +236,13 @@ class Stylizer:
         decoder = self.model.decoder
         film = decoder.film_parameters(target.to(self.device))  # fp32 (scale, shift) per layer
         with_noise = decoder.noise_strength is not None and variation > 0
+        scales = torch.full((1,), variation, device=self.device)  # (1,) the noise maps' variation
+        feature_h, feature_w = features.shape[-2:]
         outputs: list[Image.Image] = []
         for index in range(samples):
             # One sample at a time keeps peak memory flat for large images and gives real progress.
             single = [(scale[index : index + 1], shift[index : index + 1]) for scale, shift in film]
             # Drawn after the codes from the same seeded generator: one seed, one set of images.
-            scales = torch.full((1,), variation, device=self.device)  # (1,)
-            feature_h, feature_w = features.shape[-2:]
             noise = decoder.noise_maps(scales, feature_h, feature_w, generator) if with_noise else None
             image = self.generator.decode(features, single, noise)[:, :, :height, :width].float()  # (1, 3, H, W)
             if preserve_color:

@@ -6,6 +6,8 @@ inference needs only torch and the checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import torch
 from torch import nn
 
@@ -152,10 +154,26 @@ class ContentEncoder(nn.Module):
         return x
 
 
-def require_noise_input(noise: list[torch.Tensor] | None, strengths: object | None) -> None:
-    """Noise maps for a decoder built without a noise input are a caller's mistake, not something to drop."""
-    if noise is not None and strengths is None:
+def noise_injector(
+    strengths: Iterable[torch.Tensor] | None, noise: list[torch.Tensor] | None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function to apply to each AdaIN layer's conv output in turn: it adds that layer's noise map.
+
+    strengths: the decoder's per-layer (C_l,) strengths, or None for a decoder without a noise input;
+    noise: per layer (B, 1, H_l, W_l) from :meth:`Decoder.noise_maps`, or None (variation 0: unchanged).
+    """
+    if noise is None:
+        return lambda features: features
+    if strengths is None:
+        # A caller's mistake, not something to drop silently.
         raise ValueError("this decoder has no noise input (its config has decoder_noise off)")
+    layers = iter(zip(strengths, noise, strict=True))
+
+    def inject(features: torch.Tensor) -> torch.Tensor:
+        strength, maps = next(layers)
+        return VF.inject_noise(features, strength, maps)
+
+    return inject
 
 
 class Decoder(nn.Module):
@@ -233,28 +251,19 @@ class Decoder(nn.Module):
     ) -> torch.Tensor:
         """content_features: (B, C3, h, w); film from :meth:`film_parameters`; noise from :meth:`noise_maps`
         (None: no noise, as at variation 0) -> image (B, 3, 4h, 4w) in (0, 1)."""
-        require_noise_input(noise, self.noise_strength)
+        add_noise = noise_injector(self.noise_strength, noise)
         x = content_features
         params = iter(film)
-        layer = iter(range(len(self.norm_channels)))
-
-        def conv_with_noise(conv: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-            out = conv(inputs)  # (B, C_l, H_l, W_l)
-            index = next(layer)
-            if noise is None or self.noise_strength is None:
-                return out
-            return VF.inject_noise(out, self.noise_strength[index], noise[index])
-
         for block in self.residual:
             conv_a, conv_b = block[0], block[1]  # type: ignore[index]
             scale, shift = next(params)
-            y = torch.relu(VF.adaptive_instance_norm(conv_with_noise(conv_a, x), scale.to(x.dtype), shift.to(x.dtype)))
+            y = torch.relu(VF.adaptive_instance_norm(add_noise(conv_a(x)), scale.to(x.dtype), shift.to(x.dtype)))
             scale, shift = next(params)
-            x = x + VF.adaptive_instance_norm(conv_with_noise(conv_b, y), scale.to(x.dtype), shift.to(x.dtype))
+            x = x + VF.adaptive_instance_norm(add_noise(conv_b(y)), scale.to(x.dtype), shift.to(x.dtype))
         for conv in self.upsample:
             x = nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")  # (B, C, 2h, 2w)
             scale, shift = next(params)
-            x = torch.relu(VF.adaptive_instance_norm(conv_with_noise(conv, x), scale.to(x.dtype), shift.to(x.dtype)))
+            x = torch.relu(VF.adaptive_instance_norm(add_noise(conv(x)), scale.to(x.dtype), shift.to(x.dtype)))
         return torch.sigmoid(self.to_rgb(x))
 
 
