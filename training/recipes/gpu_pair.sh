@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A from-scratch pair (deterministic baseline and ours) trained side by side on one GPU inside a fixed
+# wall-clock budget, for a lent machine with minutes of device time (docs/training.md, sitting 7).
+#
+#   training/recipes/gpu_pair.sh RESULTS_DIR BUDGET_SECONDS
+#
+# 1. Both arms run 60 steps side by side to time a step under contention.
+# 2. The step count that fits the rest of the budget (x0.8 for start-up, snapshots and samples) is fixed
+#    and both arms train that many steps: lr 1e-3, held for the first half, then decaying linearly to 5e-5.
+# 3. The last five snapshots (every steps/20) of each arm are averaged, the scoring rule fixed beforehand.
+# --max-minutes guards the budget should the timing mislead; the log then says so.
+# Environment: PY (default python3), VST_HED_WEIGHTS (a trimmed copy of the loss network's weights works).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+results=${1:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
+budget=${2:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
+PY=${PY:-python3}
+BATCH=${BATCH:-16}
+WORKERS=${WORKERS:-4}
+work=${WORK:-/tmp/vst-gpu}
+TIME_STEPS=${TIME_STEPS:-60}
+export PYTHONUNBUFFERED=1
+mkdir -p "$results" "$work"
+start=$(date +%s)
+
+shared=(--batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
+  --content-sizes 128,176 --style-sizes 128,224 --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
+base=(--kl-weight 0 --triplet-weight 0 --diversity-weight 0)
+ours=(--decoder-noise --kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5)
+
+train() {  # train NAME ARGS...
+  local name=$1; shift
+  $PY -m cli.main train --out "$work/$name" "${shared[@]}" "$@" > "$work/$name.log" 2>&1
+}
+
+# 1. Timing: seconds per step with both arms running, from the logged rows past step 20 (start-up excluded).
+train time-base --steps "$TIME_STEPS" --kl-warmup 10 "${base[@]}" --save-every 1000 &
+train time-ours --steps "$TIME_STEPS" --kl-warmup 10 "${ours[@]}" --save-every 1000 &
+wait
+per_step=$($PY - "$work" "$TIME_STEPS" <<'PY'
+import csv, sys
+rates = []
+for name in ("time-base", "time-ours"):
+    rows = [r for r in csv.DictReader(open(f"{sys.argv[1]}/{name}/metrics.csv")) if int(r["step"]) >= int(sys.argv[2]) // 3]
+    rates.append((float(rows[-1]["seconds"]) - float(rows[0]["seconds"])) / (int(rows[-1]["step"]) - int(rows[0]["step"])))
+print(max(rates))
+PY
+) || { echo "timing failed"; tail -n 20 "$work"/time-*.log; exit 1; }
+left=$(( budget - ($(date +%s) - start) ))
+steps=$($PY -c "print(max(200, int($left * 0.8 / $per_step) // 200 * 200))")
+echo "timing: $per_step s/step side by side; $left s left -> $steps steps each" | tee "$results/plan.txt"
+
+# 2. The pair.
+every=$(( steps / 20 ))
+schedule=(--steps "$steps" --lr 1e-3 --lr-final 5e-5 --lr-decay-start $(( steps / 2 )) --kl-warmup $(( steps / 4 ))
+  --snapshot-every "$every" --sample-every "$(( steps / 4 ))" --save-every "$every" --max-minutes "$($PY -c "print(($left - 25) / 60)")")
+train base "${schedule[@]}" "${base[@]}" &
+train ours "${schedule[@]}" "${ours[@]}" &
+wait
+
+# 3. Average the last five snapshots of each; collect what comes back.
+for name in base ours; do
+  snaps=$(ls "$work/$name"/snapshots/*.safetensors | tail -5)
+  $PY -m cli.main average $snaps --out "$results/$name-avg.safetensors" >> "$work/$name.log" 2>&1
+  cp "$work/$name/model.safetensors" "$results/$name-final.safetensors" 2>/dev/null
+  echo "$name: averaged $(echo $snaps | xargs -n1 basename | tr '\n' ' ')" | tee -a "$results/plan.txt"
+  tr "\r" "\n" < "$work/$name.log" | tail -n 3
+done
+tar czf "$results/logs.tgz" -C "$work" base.log ours.log time-base.log time-ours.log base/metrics.csv ours/metrics.csv \
+  base/samples ours/samples 2>/dev/null
+echo "total $(( $(date +%s) - start )) s" | tee -a "$results/plan.txt"
