@@ -69,6 +69,10 @@ def upsample_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> 
     return full.permute(0, 3, 1, 2)  # (B, O, 2h, 2w) as a channels-last view
 
 
+def _like(param: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor | None:
+    return None if param is None else param.to(x.dtype)
+
+
 def normalize(
     x: torch.Tensor, scale: torch.Tensor | None = None, shift: torch.Tensor | None = None, relu: bool = False
 ) -> torch.Tensor:
@@ -83,7 +87,8 @@ def normalize(
     if batch == 1 and channels < BATCH_NORM_BELOW_CHANNELS:
         y = F.batch_norm(x, None, None, weight, bias, training=True, eps=EPS)
     elif batch == 1:
-        y = F.group_norm(x, channels, weight, bias, eps=EPS)
+        # CUDA's group norm refuses fp32 affine parameters on a bf16/fp16 input (the CPU's takes them).
+        y = F.group_norm(x, channels, _like(weight, x), _like(bias, x), eps=EPS)
     else:
         y = F.group_norm(x, channels, eps=EPS)
         if scale is not None and shift is not None:

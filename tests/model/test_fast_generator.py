@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import pytest
 import torch
@@ -58,6 +59,24 @@ def test_normalize_is_adaptive_instance_norm_then_relu(channels: int, batch: int
     expected = torch.relu(VF.adaptive_instance_norm(x, scale, shift))
     torch.testing.assert_close(normalize(x, scale, shift, relu=True), expected, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(normalize(x), VF.instance_norm(x), rtol=1e-5, atol=1e-5)
+
+
+def test_group_norm_gets_affine_parameters_in_the_input_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CUDA's group norm refuses fp32 weights on a bf16 input (seen on an H100, torch 2.11); the CPU's takes
+    them, so this CPU test stands in for the GPU with a group_norm that checks dtypes as CUDA's does."""
+    real_group_norm = F.group_norm
+
+    def strict_group_norm(
+        x: torch.Tensor, groups: int, weight: torch.Tensor | None = None, *args: Any, **kwargs: Any
+    ) -> torch.Tensor:
+        assert weight is None or weight.dtype == x.dtype, f"{weight.dtype} weight on a {x.dtype} input"
+        return real_group_norm(x, groups, weight, *args, **kwargs)
+
+    x = torch.randn(1, 48, 8, 8).to(torch.bfloat16)
+    scale, shift = torch.rand(1, 48) + 0.5, torch.randn(1, 48)  # fp32, as Decoder.film_parameters gives them
+    expected = VF.adaptive_instance_norm(x.float(), scale, shift)
+    monkeypatch.setattr(F, "group_norm", strict_group_norm)
+    torch.testing.assert_close(normalize(x, scale, shift).float(), expected, rtol=0.02, atol=0.05)
 
 
 @pytest.mark.parametrize("config_name", ["tiny", "full_width"])
