@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import DATA
 from training.evaluate import evaluate, markdown_table
@@ -87,3 +89,22 @@ def test_alphas_outside_zero_one_are_refused() -> None:
     with pytest.raises(SystemExit):
         parse("--alphas", "0.5,1.5")
     assert parse("--alphas", "0.2,1").alphas == [0.2, 1.0]
+
+
+def test_the_report_says_na_when_ours_curve_never_reaches_the_baseline_content() -> None:
+    """Ours better on content at every alpha: the reading at the baseline's content is undefined, not +nan%."""
+    row = {"pairs": 4, "content_loss": 2.0, "style_loss": 1e-3, "edge_correlation": 0.7, "color_distance": 0.3}
+    undefined = {"relative": math.nan, "low": math.nan, "high": math.nan, "outside": 2000}
+    defined = {"relative": 0.05, "low": 0.01, "high": 0.09, "outside": 3}
+    results: dict[str, Any] = {
+        "methods": {"ours": {**row, "seconds_per_image": 0.01}},
+        "diversity": {"mean_abs_pixel_difference": 10.0, "mean_relu3_1_distance": 0.2},
+        "sweep": {"max_over_mean": 1.1, "max_over_path": 0.15},
+        "settings": {"variation": 1.0},
+        "style_encoding_seconds": 0.05,
+        "tradeoff": {"at_baseline_content_interval": {"mean": undefined, "geometric": defined}},
+    }
+    table = markdown_table(results)
+    assert "nan" not in table
+    assert "| mean | n/a: ours' curve does not reach that content loss | n/a | 2000 |" in table
+    assert "| geometric mean | +5.0% | +1.0% .. +9.0% | 3 |" in table
