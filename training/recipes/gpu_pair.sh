@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# A from-scratch pair (deterministic baseline and ours) trained side by side on one GPU inside a fixed
-# wall-clock budget, for a lent machine with minutes of device time (docs/training.md, sitting 7).
+# From-scratch arms (by default the deterministic baseline and ours) trained side by side on one GPU inside
+# a fixed wall-clock budget, for a lent machine with minutes of device time (docs/training.md, sitting 7).
 #
 #   training/recipes/gpu_pair.sh RESULTS_DIR BUDGET_SECONDS
+#   ARMS="base ours ours-lowkl" training/recipes/gpu_pair.sh RESULTS_DIR BUDGET_SECONDS
 #
-# 1. Both arms run 60 steps side by side to time a step under contention.
+# Arms (see arm_flags below): base, ours, ours-lowkl (KL 4x lower), ours-nonoise (no decoder noise).
+# At most 5, so that the averages (11 MB each) come back from a device call (64 MB).
+# 1. All arms run 60 steps side by side to time a step under contention.
 # 2. The step count that fits the rest of the budget (x0.8 for start-up, snapshots and samples) is fixed
-#    and both arms train that many steps: lr 1e-3, held for the first half, then decaying linearly to 5e-5.
+#    and every arm trains that many steps: lr 1e-3, held for the first half, then decaying linearly to 5e-5.
 # 3. The last five snapshots (every steps/20) of each arm are averaged, the scoring rule fixed beforehand.
 # --max-minutes guards the budget should the timing mislead; the log then says so.
 # Environment: PY (default python3), VST_HED_WEIGHTS (a trimmed copy of the loss network's weights works).
@@ -25,22 +28,35 @@ start=$(date +%s)
 
 shared=(--batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
   --content-sizes 128,176 --style-sizes 128,224 --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
-base=(--kl-weight 0 --triplet-weight 0 --diversity-weight 0)
-ours=(--decoder-noise --kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5)
+ARMS=${ARMS:-base ours}
+ours="--kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5"
+arm_flags() {  # arm_flags NAME -> the arm's loss flags
+  case $1 in
+    base) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0" ;;
+    ours) echo "--decoder-noise $ours" ;;
+    ours-lowkl) echo "--decoder-noise ${ours/--kl-weight 0.002/--kl-weight 0.0005}" ;;
+    ours-nonoise) echo "$ours" ;;
+    *) echo "unknown arm $1 (base, ours, ours-lowkl, ours-nonoise)" >&2; return 1 ;;
+  esac
+}
+for arm in $ARMS; do arm_flags "$arm" > /dev/null || exit 2; done
+[ "$(wc -w <<< "$ARMS")" -le 5 ] || { echo "at most 5 arms" >&2; exit 2; }
 
 train() {  # train NAME ARGS...
   local name=$1; shift
   $PY -m cli.main train --out "$work/$name" "${shared[@]}" "$@" > "$work/$name.log" 2>&1
 }
 
-# 1. Timing: seconds per step with both arms running, from the logged rows past step 20 (start-up excluded).
-train time-base --steps "$TIME_STEPS" --kl-warmup 10 "${base[@]}" --save-every 1000 &
-train time-ours --steps "$TIME_STEPS" --kl-warmup 10 "${ours[@]}" --save-every 1000 &
+# 1. Timing: seconds per step with all arms running, from the logged rows past step 20 (start-up excluded).
+for arm in $ARMS; do
+  # shellcheck disable=SC2046  # the flags are meant to split
+  train "time-$arm" --steps "$TIME_STEPS" --kl-warmup 10 $(arm_flags "$arm") --save-every 1000 &
+done
 wait
-per_step=$($PY - "$work" "$TIME_STEPS" <<'PY'
+per_step=$($PY - "$work" "$TIME_STEPS" $ARMS <<'PY'
 import csv, sys
 rates = []
-for name in ("time-base", "time-ours"):
+for name in ("time-" + arm for arm in sys.argv[3:]):
     rows = [r for r in csv.DictReader(open(f"{sys.argv[1]}/{name}/metrics.csv")) if int(r["step"]) >= int(sys.argv[2]) // 3]
     rates.append((float(rows[-1]["seconds"]) - float(rows[0]["seconds"])) / (int(rows[-1]["step"]) - int(rows[0]["step"])))
 print(max(rates))
@@ -50,22 +66,29 @@ left=$(( budget - ($(date +%s) - start) ))
 steps=$($PY -c "print(max(200, int($left * 0.8 / $per_step) // 200 * 200))")
 echo "timing: $per_step s/step side by side; $left s left -> $steps steps each" | tee "$results/plan.txt"
 
-# 2. The pair.
+# 2. The arms.
 every=$(( steps / 20 ))
 schedule=(--steps "$steps" --lr 1e-3 --lr-final 5e-5 --lr-decay-start $(( steps / 2 )) --kl-warmup $(( steps / 4 ))
   --snapshot-every "$every" --sample-every "$(( steps / 4 ))" --save-every "$every" --max-minutes "$($PY -c "print(($left - 25) / 60)")")
-train base "${schedule[@]}" "${base[@]}" &
-train ours "${schedule[@]}" "${ours[@]}" &
+for arm in $ARMS; do
+  # shellcheck disable=SC2046
+  train "$arm" "${schedule[@]}" $(arm_flags "$arm") &
+done
 wait
 
-# 3. Average the last five snapshots of each; collect what comes back.
-for name in base ours; do
-  snaps=$(ls "$work/$name"/snapshots/*.safetensors | tail -5)
-  $PY -m cli.main average $snaps --out "$results/$name-avg.safetensors" >> "$work/$name.log" 2>&1
-  cp "$work/$name/model.safetensors" "$results/$name-final.safetensors" 2>/dev/null
+# 3. Average the last five snapshots of each; collect what comes back (the averages, logs and curves).
+for name in $ARMS; do
+  snaps=$(ls "$work/$name"/snapshots/*.safetensors 2>/dev/null | tail -5)
+  if [ "$(wc -w <<< "$snaps")" -ge 2 ]; then
+    $PY -m cli.main average $snaps --out "$results/$name-avg.safetensors" >> "$work/$name.log" 2>&1
+  else  # the guard stopped the arm before a second snapshot: bring back what it has, marked as such
+    echo "$name: fewer than two snapshots, the last model comes back instead of an average" | tee -a "$results/plan.txt"
+    cp "$work/$name/model.safetensors" "$results/$name-last.safetensors"
+  fi
   echo "$name: averaged $(echo $snaps | xargs -n1 basename | tr '\n' ' ')" | tee -a "$results/plan.txt"
   tr "\r" "\n" < "$work/$name.log" | tail -n 3
 done
-tar czf "$results/logs.tgz" -C "$work" base.log ours.log time-base.log time-ours.log base/metrics.csv ours/metrics.csv \
-  base/samples ours/samples 2>/dev/null
+logs=()
+for name in $ARMS; do logs+=("$name.log" "time-$name.log" "$name/metrics.csv" "$name/samples"); done
+tar czf "$results/logs.tgz" -C "$work" "${logs[@]}" 2>/dev/null
 echo "total $(( $(date +%s) - start )) s" | tee -a "$results/plan.txt"
