@@ -115,13 +115,16 @@ async function loadGallery() {
   const gallery = $("gallery");
   try {
     const { styles } = await getJson("/styles");
+    // An upload can finish before this listing arrives: keep it, first, as uploadStyle placed it.
+    const listed = new Set(styles.map((style) => style.id));
+    const uploadedMeanwhile = [...state.styles.values()].filter((style) => !listed.has(style.id));
     gallery.textContent = "";
-    state.styles.clear();
-    for (const style of styles) {
+    for (const style of [...uploadedMeanwhile, ...styles]) {
       state.styles.set(style.id, style);
       gallery.append(styleButton(style));
     }
-    if (!styles.length) gallery.innerHTML = '<p class="empty">No styles yet: upload one.</p>';
+    if (!state.styles.size) gallery.innerHTML = '<p class="empty">No styles yet: upload one.</p>';
+    renderSelection();
   } catch (error) {
     gallery.innerHTML = '<p class="empty">The gallery could not be loaded.</p>';
     fail(error);

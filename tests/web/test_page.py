@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, Response, expect
+from playwright.sync_api import Browser, FilePayload, Page, Response, Route, expect
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -125,6 +125,32 @@ def test_a_two_style_sweep_is_shown_as_a_strip(page: Page, service_stack: Stack)
     strip = page.locator('#results .strip[data-kind="sweep"] .result')
     expect(strip).to_have_count(4)
     expect(strip.locator("figcaption span")).to_have_text(["100% / 0%", "67% / 33%", "33% / 67%", "0% / 100%"])
+
+
+def test_a_style_uploaded_before_the_gallery_has_loaded_stays_selected(page: Page) -> None:
+    """The gallery's first listing used to replace the gallery wholesale, wiping a style whose upload had
+    finished first (seen once under CI load). The listing is held back here until the upload is done."""
+    held: list[Route] = []
+
+    def hold_the_listing(route: Route) -> None:
+        if route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/styles$"), hold_the_listing)
+    page.goto("/")
+    sketch = FilePayload(name="early-sketch.png", mimeType="image/png", buffer=png(40, 40, seed=11))
+    with page.expect_response(lambda r: r.url.endswith("/styles") and r.request.method == "POST") as uploaded:
+        page.set_input_files("#style-upload", files=[sketch])
+    assert uploaded.value.status == 201
+    assert len(held) == 1  # the listing is still in flight
+    held[0].continue_()
+    expect(page.locator(f'#gallery button[data-style-id="{STYLE_A}"]')).to_have_count(1)  # the listing is in
+    expect(page.locator('#gallery button[data-style-id^="user-"][aria-pressed="true"]')).to_have_count(1)
+    expect(page.locator("#selected li .title")).to_have_text(["early-sketch"])
+    ids = page.eval_on_selector_all("#gallery button", "buttons => buttons.map(b => b.dataset.styleId)")
+    assert len(ids) == len(set(ids))  # the uploaded style, once
 
 
 def test_a_non_image_upload_shows_the_api_error_message(page: Page) -> None:
