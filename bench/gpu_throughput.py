@@ -142,17 +142,15 @@ def main() -> int:
     all_codes = torch.stack([stylizer.encode_style(s).mu for s in styles]).to(device)  # (S, D)
     film_of = model.decoder.film_parameters
 
+    # The count is the same in every dtype, so it is taken once, in fp32: the counter decomposes the norms,
+    # and the decompositions refuse a bf16 input with fp32 AdaIN parameters.
+    flops = flops_per_image(
+        FastGenerator(model.content_encoder, model.decoder, torch.float32, device), film_of, args.side, device
+    )
     rows: list[dict[str, Any]] = []
-    flops: int | None = None
     for dtype_name in args.dtypes:
         dtype = getattr(torch, dtype_name)
         generator = FastGenerator(model.content_encoder, model.decoder, dtype, device)
-        # The count is the same in every dtype; it runs on an fp32 copy because the counter decomposes
-        # the norms, and the decompositions refuse a bf16 input with fp32 AdaIN parameters.
-        if flops is None:
-            flops = flops_per_image(
-                FastGenerator(model.content_encoder, model.decoder, torch.float32, device), film_of, args.side, device
-            )
         peak = peak_for(device_name, dtype_name, args.peak_tflops)
         for batch in args.batches:
             images = batch_of_photos(batch, args.side, device)

@@ -14,6 +14,7 @@ import importlib.metadata
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -70,6 +71,12 @@ def hed_weights_path(given: str | None = None) -> Path:
     return path
 
 
+def _hed_conv_groups(handle: Any, limit: int) -> list[str]:
+    """The first ``limit`` conv groups of a Keras hed-vgg16 h5 file, in network order (conv1_1 first)."""
+    names = [f"block{block}/layers/conv2d{suffix}/vars" for block in range(1, 6) for suffix in ("", "_1", "_2")]
+    return [name for name in names if name in handle][:limit]
+
+
 def _load_hed_vgg16(trunk: VGGTrunk, weights_path: str | None) -> Path:
     import h5py
 
@@ -78,14 +85,10 @@ def _load_hed_vgg16(trunk: VGGTrunk, weights_path: str | None) -> Path:
     kernels: list[tuple[torch.Tensor, torch.Tensor]] = []
     with h5py.File(path, "r") as handle:
         # Only the trunk's convs (up to relu4_1) are read, so a file cut after conv4_1 also serves.
-        for block in range(1, 6):
-            for suffix in ("", "_1", "_2"):
-                group_name = f"block{block}/layers/conv2d{suffix}/vars"
-                if group_name not in handle or len(kernels) == len(convs):
-                    continue
-                kernel = torch.from_numpy(handle[group_name]["0"][()])  # (kh, kw, in, out): Keras HWIO
-                bias = torch.from_numpy(handle[group_name]["1"][()])  # (out,)
-                kernels.append((kernel.permute(3, 2, 0, 1).contiguous(), bias))  # (out, in, kh, kw)
+        for group_name in _hed_conv_groups(handle, len(convs)):
+            kernel = torch.from_numpy(handle[group_name]["0"][()])  # (kh, kw, in, out): Keras HWIO
+            bias = torch.from_numpy(handle[group_name]["1"][()])  # (out,)
+            kernels.append((kernel.permute(3, 2, 0, 1).contiguous(), bias))  # (out, in, kh, kw)
     if len(kernels) != len(convs):
         raise LossNetworkError(f"expected {len(convs)} VGG16 convs in {path}, found {len(kernels)}")
     for index, conv in enumerate(convs):
@@ -165,14 +168,10 @@ def trim_hed_weights(destination: Path, convs: int = 8) -> Path:
     import h5py
 
     source = hed_weights_path()
-    copied = 0
     with h5py.File(source, "r") as handle, h5py.File(destination, "w") as out:
-        for block in range(1, 6):
-            for suffix in ("", "_1", "_2"):
-                group_name = f"block{block}/layers/conv2d{suffix}/vars"
-                if group_name in handle and copied < convs:
-                    handle.copy(handle[group_name], out.require_group(group_name.rsplit("/", 1)[0]), name="vars")
-                    copied += 1
-    if copied != convs:
-        raise LossNetworkError(f"{source} holds {copied} convs, fewer than {convs}")
+        groups = _hed_conv_groups(handle, convs)
+        for group_name in groups:
+            handle.copy(handle[group_name], out.require_group(group_name.rsplit("/", 1)[0]), name="vars")
+    if len(groups) != convs:
+        raise LossNetworkError(f"{source} holds {len(groups)} convs, fewer than {convs}")
     return destination
