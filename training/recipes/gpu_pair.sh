@@ -5,7 +5,8 @@
 #   training/recipes/gpu_pair.sh RESULTS_DIR BUDGET_SECONDS
 #   ARMS="base ours ours-lowkl" training/recipes/gpu_pair.sh RESULTS_DIR BUDGET_SECONDS
 #
-# Arms (see arm_flags below): base, ours, ours-lowkl (KL 4x lower), ours-nonoise (no decoder noise).
+# Arms (see arm_flags below): base, ours, ours-lowkl (KL 4x lower), ours-nonoise (no decoder noise),
+# ours-mean75 (KL 4x lower, 75% of the codes at their mean).
 # At most 5, so that the averages (11 MB each) come back from a device call (64 MB).
 # 1. All arms run 60 steps side by side to time a step under contention.
 # 2. The step count that fits the rest of the budget (x0.8 for start-up, snapshots and samples) is fixed
@@ -33,13 +34,16 @@ shared=("${loss_weights[@]}" --batch "$BATCH" --num-workers "$WORKERS" --content
   --content-sizes "128,176" --style-sizes "128,224" --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
 read -ra arms <<< "${ARMS:-base ours}"
 ours="--kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5"
+lowkl=${ours/--kl-weight 0.002/--kl-weight 0.0005}
 arm_flags() {  # arm_flags NAME -> the arm's loss flags
   case $1 in
     base) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0" ;;
     ours) echo "--decoder-noise $ours" ;;
-    ours-lowkl) echo "--decoder-noise ${ours/--kl-weight 0.002/--kl-weight 0.0005}" ;;
+    ours-lowkl) echo "--decoder-noise $lowkl" ;;
     ours-nonoise) echo "$ours" ;;
-    *) echo "unknown arm $1 (base, ours, ours-lowkl, ours-nonoise)" >&2; return 1 ;;
+    # KL 4x lower and three quarters of the codes at their mean: more of each batch trains what variation 0 serves
+    ours-mean75) echo "--decoder-noise ${lowkl/--mean-code-share 0.5/--mean-code-share 0.75}" ;;
+    *) echo "unknown arm $1 (base, ours, ours-lowkl, ours-nonoise, ours-mean75)" >&2; return 1 ;;
   esac
 }
 for arm in "${arms[@]}"; do arm_flags "$arm" > /dev/null || exit 2; done
