@@ -5,6 +5,9 @@
 and leaves out the rest (e.g. a leg that was tried and not shipped): metrics.csv counts steps from 0, so
 its rows below N, and the sample grids, named by steps completed, up to N; ``--checkpoint`` names the shipped file when
 it is not the run's own ``model.safetensors`` (e.g. an average of its snapshots).
+
+``--compare NAME=RUN …`` instead draws several runs' smoothed curves on shared axes (``arms_curves.png``),
+e.g. the arms of ``training/recipes/gpu_pair.sh``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,14 @@ def smooth(values: list[float], window: int) -> list[float]:
     return out
 
 
+def logged_points(columns: dict[str, list[float]], term: str) -> tuple[list[float], list[float]]:
+    """The steps and values where ``term`` was logged: a NaN (not logged) would poison a moving average."""
+    logged = [
+        (step, value) for step, value in zip(columns["step"], columns[term], strict=True) if not math.isnan(value)
+    ]
+    return [p[0] for p in logged], [p[1] for p in logged]
+
+
 def plot_losses(columns: dict[str, list[float]], path: Path) -> None:
     import matplotlib
 
@@ -70,10 +81,7 @@ def plot_losses(columns: dict[str, list[float]], path: Path) -> None:
     for axis, term in zip(axes.flat, TERMS, strict=False):
         if term not in columns:
             continue
-        logged = [
-            (step, value) for step, value in zip(columns["step"], columns[term], strict=True) if not math.isnan(value)
-        ]
-        steps, values = [p[0] for p in logged], [p[1] for p in logged]
+        steps, values = logged_points(columns, term)
         axis.plot(steps, values, color="#bbbbbb", linewidth=0.6, label="logged")
         axis.plot(steps, smooth(values, 10), color="#1f5fa8", linewidth=1.5, label="moving average")
         axis.set_title(term if term != "loss" else "total (weighted)")
@@ -86,6 +94,43 @@ def plot_losses(columns: dict[str, list[float]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+COMPARED = ("content", "style", "color", "kl")
+
+
+def plot_runs(runs: dict[str, dict[str, list[float]]], path: Path, window: int = 20) -> None:
+    """Several runs' moving averages of the losses that the arms of an ablation differ in, one panel each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(COMPARED), figsize=(4 * len(COMPARED), 3.6), sharex=True)
+    for axis, term in zip(axes, COMPARED, strict=True):
+        for name, columns in runs.items():
+            if term in columns:
+                steps, values = logged_points(columns, term)
+                axis.plot(steps, smooth(values, window), linewidth=1.3, label=name)
+        axis.set_title(term)
+        axis.set_xlabel("step")
+        axis.grid(alpha=0.3)
+    axes[-1].set_yscale("log")  # the baseline's unconstrained code sits an order of magnitude above the others
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Training losses, moving average of {window} logged rows (training crops, not held-out pairs)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def parse_compare(items: list[str]) -> dict[str, Path]:
+    """``NAME=RUN`` items -> {NAME: RUN}; a bare RUN is named after its folder."""
+    named = {}
+    for item in items:
+        name, sep, run = item.partition("=")
+        named[name if sep else Path(item).name] = Path(run if sep else item)
+    return named
 
 
 def main() -> None:
@@ -101,7 +146,19 @@ def main() -> None:
         metavar="RUN",
         help="the run this one branched from (--init-from): its curves up to the branch are drawn first",
     )
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        default=None,
+        metavar="NAME=RUN",
+        help="draw these runs' curves together into OUT/arms_curves.png (nothing else is written)",
+    )
     args = parser.parse_args()
+    if args.compare:
+        runs = {name: read_metrics(run / "metrics.csv") for name, run in parse_compare(args.compare).items()}
+        plot_runs(runs, args.out / "arms_curves.png")
+        print(args.out / "arms_curves.png")
+        return
     columns = read_metrics(args.run / "metrics.csv", args.until)
     if args.before is not None:
         columns = join_metrics(read_metrics(args.before / "metrics.csv"), columns)
