@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.main import CliError
+
+if TYPE_CHECKING:  # torch is imported by the handlers that need it, so that `vst --help` stays quick
+    import torch
 
 
 def _non_negative_float(text: str) -> float:
@@ -80,18 +83,28 @@ def _open_image(path: Path) -> Any:
         raise CliError(f"cannot read image {path}: {exc}") from exc
 
 
+def _device(name: str) -> torch.device:
+    """``--device`` resolved, or a one-line error (e.g. cuda asked for where there is none), not a traceback."""
+    from training.train import resolve_device
+
+    try:
+        return resolve_device(name)
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def _run_stylize(args: argparse.Namespace, style_paths: list[Path], weights: list[float] | None) -> int:
     from model.checkpoint import CheckpointError, load_checkpoint
     from model.inference import Stylizer
-    from training.train import resolve_device
 
     content = _open_image(args.content)
     styles = [_open_image(p) for p in style_paths]
+    device = _device(args.device)
     try:
-        model, _ = load_checkpoint(args.checkpoint, device=resolve_device(args.device))
+        model, _ = load_checkpoint(args.checkpoint, device=device)
     except CheckpointError as exc:
         raise CliError(str(exc)) from exc
-    stylizer = Stylizer(model, device=resolve_device(args.device))
+    stylizer = Stylizer(model, device=device)
     codes = [stylizer.encode_style(s) for s in styles]
     images = stylizer.stylize(
         content,
@@ -174,6 +187,7 @@ def add_evaluate(sub: Any) -> None:
         from model.checkpoint import CheckpointError
         from training.evaluate import evaluate, markdown_table
 
+        _device(args.device)  # fails fast, before minutes of loading and scoring
         try:
             results = evaluate(args)
         except (CheckpointError, FileNotFoundError) as exc:
@@ -255,7 +269,6 @@ def add_survey_prepare(sub: Any) -> None:
     def handler(args: argparse.Namespace) -> int:
         from model.checkpoint import CheckpointError
         from training.survey_set import SurveyOptions, prepare_survey_set
-        from training.train import resolve_device
 
         if args.gatys_steps < 0 or (args.reals is not None and args.reals < 0):
             parser.error("--gatys-steps and --reals must be >= 0")
@@ -272,7 +285,7 @@ def add_survey_prepare(sub: Any) -> None:
             max_side=args.max_side,
             gatys_steps=args.gatys_steps,
             seed=args.seed,
-            device=str(resolve_device(args.device)),
+            device=str(_device(args.device)),
         )
         try:
             prepare_survey_set(options, log=print)

@@ -26,6 +26,7 @@ from training import metrics
 from training.baselines import gatys
 from training.data import list_images
 from training.sample_grid import make_grid
+from training.train import resolve_device
 
 
 @dataclass
@@ -63,14 +64,21 @@ def load_image(path: Path, max_side: int) -> Image.Image:
 
 @torch.no_grad()
 def score(trunk: VGGTrunk, output: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
-    """All per-pair metrics of one output (1, 3, H, W) against its content and style images."""
-    output_features = trunk(output)
+    """All per-pair metrics of one output (1, 3, H, W) against its content and style images.
+
+    The images stay where they are (the CPU); only the loss network's inputs go to its device."""
+    device = trunk_device(trunk)
+    output_features = trunk(output.to(device))
     return {
-        "content_loss": metrics.content_distance(output_features, trunk(content)),
-        "style_loss": metrics.style_distance(output_features, trunk(style)),
+        "content_loss": metrics.content_distance(output_features, trunk(content.to(device))),
+        "style_loss": metrics.style_distance(output_features, trunk(style.to(device))),
         "edge_correlation": metrics.edge_correlation(output, content),
         "color_distance": metrics.color_histogram_distance(output, style),
     }
+
+
+def trunk_device(trunk: VGGTrunk) -> torch.device:
+    return next(trunk.parameters()).device
 
 
 def timed_stylize(stylizer: Stylizer, content: Image.Image, code: StyleCode, **options: Any) -> tuple[list, float]:
@@ -81,13 +89,20 @@ def timed_stylize(stylizer: Stylizer, content: Image.Image, code: StyleCode, **o
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
-    model, provenance = load_checkpoint(args.checkpoint)
+    # The default stays the CPU, where every table in docs/training.md was scored; on a GPU the same
+    # evaluation takes seconds, so a lent machine can score its own runs (float sums differ in the last digits).
+    device = resolve_device(args.device)
+    if device.type == "cuda":
+        # cuDNN's convolutions default to TF32 (10-bit mantissas); full fp32 keeps the scores comparable.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    model, provenance = load_checkpoint(args.checkpoint, device)
     baseline_model: VariationalStyleTransfer = model
     baseline_provenance: dict[str, Any] = {}
     if args.baseline_checkpoint is not None:
-        baseline_model, baseline_provenance = load_checkpoint(args.baseline_checkpoint)
+        baseline_model, baseline_provenance = load_checkpoint(args.baseline_checkpoint, device)
     trunk = model.style_encoder.trunk
-    ours, baseline = Stylizer(model), Stylizer(baseline_model)
+    ours, baseline = Stylizer(model, device=device), Stylizer(baseline_model, device=device)
     norms = provenance.get("loss_norms", {})
 
     content_paths = list_images(args.content)[: args.contents]
@@ -131,7 +146,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 scores["ours_sampled"].add(score(trunk, sample_t, content_t, style_t), seconds / len(samples))
             diversity_pixels.append(metrics.pairwise_diversity(sample_ts))
             with torch.no_grad():
-                diversity_features.append(metrics.pairwise_feature_distance([trunk(s)[2] for s in sample_ts]))
+                diversity_features.append(
+                    metrics.pairwise_feature_distance([trunk(s.to(device))[2] for s in sample_ts])
+                )
 
             (det,), seconds = timed_stylize(baseline, content, baseline_codes[si], max_side=args.max_side)
             det_t = image_to_tensor(det)
@@ -152,12 +169,12 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 started = time.perf_counter()
                 gatys_t = gatys(
                     trunk,
-                    content_t,
-                    style_t,
+                    content_t.to(device),
+                    style_t.to(device),
                     steps=args.gatys_steps,
                     content_norm=norms.get("content", 1.0),
                     style_norm=norms.get("style", 1.0),
-                )
+                ).cpu()
                 scores["gatys"].add(score(trunk, gatys_t, content_t, style_t), time.perf_counter() - started)
                 row.append(gatys_t[0])
             if len(sheet_rows) < args.sheet_pairs:

@@ -343,4 +343,10 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sheet-pairs", type=int, default=16, help="pairs shown in the contact sheet")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda", "auto"],
+        default="cpu",
+        help="where the networks run (default: cpu, where the documented tables were scored)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/eval"))

