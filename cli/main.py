@@ -46,4 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m cli.main` this module is __main__, and the CliError that cli.commands raises is
+    # cli.main's, a different class: the package's own main catches it (here it escaped as a traceback).
+    from cli.main import main as package_main
+
+    sys.exit(package_main())

@@ -400,6 +400,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         **({"init_from": meta["init_from"]} if "init_from" in meta else {}),
         "world_size": ctx.world_size,
         "effective_batch": effective_batch,
+        "seed": opts.seed,  # replicates of one recipe differ only here (training/recipes/gpu_pair.sh, NAME.sN)
     }
     metrics_path = out / "metrics.csv"
     if ctx.is_main:

