@@ -62,18 +62,32 @@ def load_image(path: Path, max_side: int) -> Image.Image:
         return fit_within(image.convert("RGB"), max_side)
 
 
+@dataclass
+class Reference:
+    """A photo or painting that outputs are scored against: the image (CPU) and its loss-network features,
+    computed once for all the outputs of its pairs instead of once per output."""
+
+    image: torch.Tensor  # (1, 3, H, W) in [0, 1]
+    features: list[torch.Tensor]
+
+    @classmethod
+    @torch.no_grad()
+    def of(cls, trunk: VGGTrunk, image: Image.Image) -> Reference:
+        tensor = image_to_tensor(image)  # (1, 3, H, W)
+        return cls(tensor, trunk(tensor.to(trunk_device(trunk))))
+
+
 @torch.no_grad()
-def score(trunk: VGGTrunk, output: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
+def score(trunk: VGGTrunk, output: torch.Tensor, content: Reference, style: Reference) -> dict[str, float]:
     """All per-pair metrics of one output (1, 3, H, W) against its content and style images.
 
     The images stay where they are (the CPU); only the loss network's inputs go to its device."""
-    device = trunk_device(trunk)
-    output_features = trunk(output.to(device))
+    output_features = trunk(output.to(trunk_device(trunk)))
     return {
-        "content_loss": metrics.content_distance(output_features, trunk(content.to(device))),
-        "style_loss": metrics.style_distance(output_features, trunk(style.to(device))),
-        "edge_correlation": metrics.edge_correlation(output, content),
-        "color_distance": metrics.color_histogram_distance(output, style),
+        "content_loss": metrics.content_distance(output_features, content.features),
+        "style_loss": metrics.style_distance(output_features, style.features),
+        "edge_correlation": metrics.edge_correlation(output, content.image),
+        "color_distance": metrics.color_histogram_distance(output, style.image),
     }
 
 
@@ -124,14 +138,14 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     }
     diversity_pixels, diversity_features = [], []
     sheet_rows: list[list[torch.Tensor]] = []
+    style_refs = [Reference.of(trunk, style) for style in styles]
     for ci, content in enumerate(contents):
-        content_t = image_to_tensor(content)  # (1, 3, H, W)
-        for si, style in enumerate(styles):
-            style_t = image_to_tensor(style)
+        content_ref = Reference.of(trunk, content)
+        for si, style_ref in enumerate(style_refs):
             pair_seed = args.seed + 1000 * ci + si
             (out,), seconds = timed_stylize(ours, content, codes[si], max_side=args.max_side)
             out_t = image_to_tensor(out)
-            scores["ours"].add(score(trunk, out_t, content_t, style_t), seconds)
+            scores["ours"].add(score(trunk, out_t, content_ref, style_ref), seconds)
 
             samples, seconds = timed_stylize(
                 ours,
@@ -144,7 +158,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             )
             sample_ts = [image_to_tensor(s) for s in samples]
             for sample_t in sample_ts:
-                scores["ours_sampled"].add(score(trunk, sample_t, content_t, style_t), seconds / len(samples))
+                scores["ours_sampled"].add(score(trunk, sample_t, content_ref, style_ref), seconds / len(samples))
             diversity_pixels.append(metrics.pairwise_diversity(sample_ts))
             with torch.no_grad():
                 diversity_features.append(
@@ -153,7 +167,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
             (det,), seconds = timed_stylize(baseline, content, baseline_codes[si], max_side=args.max_side)
             det_t = image_to_tensor(det)
-            scores["deterministic"].add(score(trunk, det_t, content_t, style_t), seconds)
+            scores["deterministic"].add(score(trunk, det_t, content_ref, style_ref), seconds)
 
             for alpha in alphas:
                 for name, stylizer, method_codes in (
@@ -163,20 +177,20 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                     (image,), seconds = timed_stylize(
                         stylizer, content, method_codes[si], alpha=alpha, max_side=args.max_side
                     )
-                    tradeoff[name][alpha].add(score(trunk, image_to_tensor(image), content_t, style_t), seconds)
+                    tradeoff[name][alpha].add(score(trunk, image_to_tensor(image), content_ref, style_ref), seconds)
 
-            row = [content_t[0], style_t[0], out_t[0], *(s[0] for s in sample_ts[:2]), det_t[0]]
+            row = [content_ref.image[0], style_ref.image[0], out_t[0], *(s[0] for s in sample_ts[:2]), det_t[0]]
             if ci * len(styles) + si < args.gatys_pairs:
                 started = time.perf_counter()
                 gatys_t = gatys(
                     trunk,
-                    content_t.to(device),
-                    style_t.to(device),
+                    content_ref.image.to(device),
+                    style_ref.image.to(device),
                     steps=args.gatys_steps,
                     content_norm=norms.get("content", 1.0),
                     style_norm=norms.get("style", 1.0),
                 ).cpu()
-                scores["gatys"].add(score(trunk, gatys_t, content_t, style_t), time.perf_counter() - started)
+                scores["gatys"].add(score(trunk, gatys_t, content_ref, style_ref), time.perf_counter() - started)
                 row.append(gatys_t[0])
             if len(sheet_rows) < args.sheet_pairs:
                 sheet_rows.append(row)
