@@ -85,11 +85,11 @@ def _open_image(path: Path) -> Any:
 
 def _device(name: str) -> torch.device:
     """``--device`` resolved, or a one-line error (e.g. cuda asked for where there is none), not a traceback."""
-    from training.train import resolve_device
+    from training.train import DeviceUnavailableError, resolve_device
 
     try:
         return resolve_device(name)
-    except RuntimeError as exc:
+    except DeviceUnavailableError as exc:
         raise CliError(str(exc)) from exc
 
 
@@ -186,11 +186,11 @@ def add_evaluate(sub: Any) -> None:
     def handler(args: argparse.Namespace) -> int:
         from model.checkpoint import CheckpointError
         from training.evaluate import evaluate, markdown_table
+        from training.train import DeviceUnavailableError
 
-        _device(args.device)  # fails fast, before minutes of loading and scoring
         try:
-            results = evaluate(args)
-        except (CheckpointError, FileNotFoundError) as exc:
+            results = evaluate(args)  # resolves --device before loading anything
+        except (CheckpointError, FileNotFoundError, DeviceUnavailableError) as exc:
             raise CliError(str(exc)) from exc
         print(markdown_table(results))
         print(f"wrote {args.out}/eval.json, eval.md, contact_sheet.png, sweep.png")

@@ -59,11 +59,15 @@ STATE_FORMAT = "vst-train-state"
 STATE_VERSION = 1
 
 
+class DeviceUnavailableError(RuntimeError):
+    """--device names hardware this machine lacks: the user's to fix, so the CLI says it in one line."""
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was requested but no CUDA device is available")
+        raise DeviceUnavailableError("--device cuda was requested but no CUDA device is available")
     return torch.device(name)
 
 
