@@ -8,7 +8,7 @@
 # Arms (see arm_flags below): base, ours, ours-lowkl (KL 4x lower), ours-nonoise (no decoder noise),
 # ours-mean75 (KL 4x lower, 75% of the codes at their mean).
 # At most 5, so that the averages (11 MB each) come back from a device call (64 MB).
-# 1. All arms run 60 steps side by side to time a step under contention.
+# 1. All arms run 60 steps side by side to time a step under contention (or STEPS fixes the count).
 # 2. The step count that fits the rest of the budget (x0.7 for start-up, snapshots and samples: with four arms
 #    in sitting 8, x0.8 left the slowest arms one second inside the guard) is fixed
 #    and every arm trains that many steps: lr 1e-3, held for the first half, then decaying linearly to 5e-5.
@@ -46,6 +46,9 @@ lowkl=${ours/--kl-weight 0.002/--kl-weight 0.0005}
 arm_seed() {  # arm_seed NAME[.sN] -> N, else SEED
   if [[ $1 == *.s* ]]; then echo "${1##*.s}"; else echo "$SEED"; fi
 }
+arm_baseline() {  # arm_baseline NAME[.sN] -> the baseline it is scored against (base[.sN]); nothing for a baseline
+  [[ ${1%%.s*} == base ]] || echo "base${1#"${1%%.s*}"}"
+}
 arm_flags() {  # arm_flags NAME[.sN] -> the arm's loss flags
   case ${1%%.s*} in
     base) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0" ;;
@@ -65,8 +68,9 @@ train() {  # train NAME ARGS...
   $PY -m cli.main train --out "$work/$name" "${shared[@]}" "$@" > "$work/$name.log" 2>&1
 }
 
-evals=0
-if [ "$EVAL" = 1 ]; then for arm in "${arms[@]}"; do [[ $arm == base* ]] || evals=$(( evals + 1 )); done; fi
+scored_arms=()  # the arms that step 4 scores
+if [ "$EVAL" = 1 ]; then for arm in "${arms[@]}"; do [ -n "$(arm_baseline "$arm")" ] && scored_arms+=("$arm"); done; fi
+evals=${#scored_arms[@]}
 
 # 1. Timing: seconds per step with all arms running, from the logged rows past step 20 (start-up excluded).
 # STEPS fixes the count instead (a replicate of an earlier run at its length); the guard still holds.
@@ -121,10 +125,8 @@ for name in "${arms[@]}"; do
 done
 # 4. Each arm against the baseline of its seed (base, or base.sN for NAME.sN), on this machine's GPU.
 scored=()
-for arm in "${arms[@]}"; do
-  [ "$EVAL" = 1 ] || break
-  [[ $arm == base* ]] && continue
-  base=base; [[ $arm == *.s* ]] && base="base.s${arm##*.s}"
+for arm in "${scored_arms[@]}"; do
+  base=$(arm_baseline "$arm")
   [ -f "$results/$arm-avg.safetensors" ] && [ -f "$results/$base-avg.safetensors" ] || { echo "$arm: no pair to score"; continue; }
   $PY -m cli.main evaluate --device cuda --checkpoint "$results/$arm-avg.safetensors" \
     --baseline-checkpoint "$results/$base-avg.safetensors" --contents 12 --styles 15 --alphas 0.7,0.8,0.9,1 \
