@@ -104,7 +104,7 @@ def timed_stylize(stylizer: Stylizer, content: Image.Image, code: StyleCode, **o
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     # The default stays the CPU, where every table in docs/training.md was scored. On an H100 the 180-pair
-    # evaluation took 40 s against about 12 minutes here, so a lent machine can score its own runs. The levels
+    # evaluation took 40 s (10 minutes here then; 5.7 now), so a lent machine can score its own runs. The levels
     # move by up to 0.7% (the CPU's generator runs in bf16, CUDA's in fp32); paired differences agree.
     device = resolve_device(args.device)
     if device.type == "cuda":
