@@ -36,6 +36,7 @@ class MethodScores:
     content: list[float] = field(default_factory=list)
     style: list[float] = field(default_factory=list)
     edges: list[float] = field(default_factory=list)
+    tones: list[float] = field(default_factory=list)
     color: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
 
@@ -43,6 +44,7 @@ class MethodScores:
         self.content.append(scores["content_loss"])
         self.style.append(scores["style_loss"])
         self.edges.append(scores["edge_correlation"])
+        self.tones.append(scores["tone_correlation"])
         self.color.append(scores["color_distance"])
         self.seconds.append(seconds)
 
@@ -52,6 +54,7 @@ class MethodScores:
             "content_loss": statistics.fmean(self.content),
             "style_loss": statistics.fmean(self.style),
             "edge_correlation": statistics.fmean(self.edges),
+            "tone_correlation": statistics.fmean(self.tones),
             "color_distance": statistics.fmean(self.color),
             "seconds_per_image": statistics.median(self.seconds),
         }
@@ -87,6 +90,7 @@ def score(trunk: VGGTrunk, output: torch.Tensor, content: Reference, style: Refe
         "content_loss": metrics.content_distance(output_features, content.features),
         "style_loss": metrics.style_distance(output_features, style.features),
         "edge_correlation": metrics.edge_correlation(output, content.image),
+        "tone_correlation": metrics.tone_correlation(output, content.image),
         "color_distance": metrics.color_histogram_distance(output, style.image),
     }
 
@@ -251,6 +255,7 @@ def paired_comparison(ours: MethodScores, other: MethodScores) -> dict[str, dict
         "content_loss": metrics.paired_difference(ours.content, other.content),
         "style_loss": metrics.paired_difference(ours.style, other.style),
         "edge_correlation": metrics.paired_difference(ours.edges, other.edges),
+        "tone_correlation": metrics.paired_difference(ours.tones, other.tones),
         "color_distance": metrics.paired_difference(ours.color, other.color),
     }
 
@@ -422,13 +427,15 @@ METHOD_LABELS = {
 def markdown_table(results: dict[str, Any]) -> str:
     lines = [
         "| method | pairs | content loss (lower = more structure) | Gram style loss (lower = closer style) "
-        "| edge correlation (higher) | colour distance to style (lower) | s / image |",
-        "|---|---|---|---|---|---|---|",
+        "| edge correlation (higher) | tone correlation (higher; < 0 = a negative) "
+        "| colour distance to style (lower) | s / image |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in results["methods"].items():
         lines.append(
             f"| {METHOD_LABELS.get(name, name)} | {row['pairs']} | {row['content_loss']:.4g} | {row['style_loss']:.4g} "
-            f"| {row['edge_correlation']:.3f} | {row['color_distance']:.3f} | {row['seconds_per_image']:.3f} |"
+            f"| {row['edge_correlation']:.3f} | {row['tone_correlation']:.3f} | {row['color_distance']:.3f} "
+            f"| {row['seconds_per_image']:.3f} |"
         )
     diversity = results["diversity"]
     sweep = results["sweep"]
@@ -446,6 +453,7 @@ def markdown_table(results: dict[str, Any]) -> str:
             ("content_loss", "content loss"),
             ("style_loss", "Gram style loss"),
             ("edge_correlation", "edge correlation"),
+            ("tone_correlation", "tone correlation"),
             ("color_distance", "colour distance"),
         ):
             d = paired[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 import torch
@@ -9,6 +10,7 @@ from PIL import Image
 
 from model.inference import tensor_to_image
 from model.networks import VariationalStyleTransfer
+from training import metrics
 
 
 def make_grid(rows: list[list[torch.Tensor]], pad: int = 2) -> Image.Image:
@@ -23,10 +25,14 @@ def make_grid(rows: list[list[torch.Tensor]], pad: int = 2) -> Image.Image:
 
 
 @torch.no_grad()
-def save_sample_grid(model: VariationalStyleTransfer, contents: torch.Tensor, styles: torch.Tensor, path: Path) -> None:
+def save_sample_grid(
+    model: VariationalStyleTransfer, contents: torch.Tensor, styles: torch.Tensor, path: Path
+) -> float:
     """Row 0: blank + styles; row i: content i, then its stylization with each style (codes at mu).
 
-    contents: (N, 3, H, W); styles: (M, 3, Hs, Ws) resized to H x W for display.
+    contents: (N, 3, H, W); styles: (M, 3, Hs, Ws) resized to H x W for display. Returns the outputs' mean
+    :func:`training.metrics.tone_correlation` with their photos, which goes negative when a network paints
+    negatives, a failure that none of the training losses shows.
     """
     was_training = model.training
     model.eval()
@@ -35,10 +41,13 @@ def save_sample_grid(model: VariationalStyleTransfer, contents: torch.Tensor, st
     size = contents.shape[-2:]
     shown_styles = torch.nn.functional.interpolate(styles, size=size, mode="bilinear", antialias=True)
     rows = [[torch.ones_like(contents[0]), *shown_styles]]
+    tones = []
     for content in contents:
         repeated = content[None].expand(len(styles), -1, -1, -1).to(device)  # (M, 3, H, W)
         outputs = model(repeated, mu).float().cpu()  # (M, 3, H, W)
         rows.append([content, *outputs])
+        tones += [metrics.tone_correlation(output, content) for output in outputs]
     path.parent.mkdir(parents=True, exist_ok=True)
     make_grid(rows).save(path)
     model.train(was_training)
+    return statistics.fmean(tones)

@@ -475,7 +475,10 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         if ctx.is_main:
             bar.set_postfix({k: f"{v:.3f}" for k, v in sums.items()})
             if opts.sample_every and completed % opts.sample_every == 0:
-                save_sample_grid(model, fixed_contents, fixed_styles, out / "samples" / f"step_{completed:06d}.png")
+                tone = save_sample_grid(
+                    model, fixed_contents, fixed_styles, out / "samples" / f"step_{completed:06d}.png"
+                )
+                record_tone(out / "samples" / "tone.csv", completed, tone)
         if completed % opts.save_every == 0 and completed < opts.steps:
             checkpoint(completed)
         if opts.max_minutes is not None and dist_utils.should_stop(
@@ -492,6 +495,24 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         record = {"rank": ctx.rank, "world_size": ctx.world_size, "step": completed, "params_sha256": params_sha256}
         (record_folder / f"rank{ctx.rank}-params.json").write_text(json.dumps(record))
     return model_path
+
+
+def record_tone(path: Path, step: int, tone: float) -> None:
+    """Append the sample grid's tone correlation, and say so loudly when the outputs have turned negative:
+    the GPU runs of sittings 7 and 8 did, while their content loss went on falling."""
+    new = not path.exists()
+    with open(path, "a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(["step", "tone_correlation"])
+        writer.writerow([step, f"{tone:.4f}"])
+    if tone < 0:
+        log.warning(
+            "step %d: the sample outputs are negatives of their photos in local tone (tone correlation %+.2f); "
+            "the content loss does not see it (docs/training.md)",
+            step,
+            tone,
+        )
 
 
 def write_metrics(path: Path, step: int, seconds: float, terms: dict[str, float]) -> None:

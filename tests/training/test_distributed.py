@@ -155,7 +155,13 @@ def test_parameters_stay_identical_across_ranks(ddp_run: dict[str, Path]) -> Non
 def test_only_rank_zero_writes_one_checkpoint(ddp_run: dict[str, Path]) -> None:
     out = ddp_run["out"]
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert written == ["metrics.csv", "model.safetensors", "samples/step_000002.png", "train_state.safetensors"]
+    assert written == [
+        "metrics.csv",
+        "model.safetensors",
+        "samples/step_000002.png",
+        "samples/tone.csv",
+        "train_state.safetensors",
+    ]
     assert metric_steps(out) == list(range(STEPS))  # a second writer would have duplicated rows
 
 

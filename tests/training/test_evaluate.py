@@ -95,7 +95,14 @@ def test_alphas_outside_zero_one_are_refused() -> None:
 
 def test_the_report_says_na_when_ours_curve_never_reaches_the_baseline_content() -> None:
     """Ours better on content at every alpha: the reading at the baseline's content is undefined, not +nan%."""
-    row = {"pairs": 4, "content_loss": 2.0, "style_loss": 1e-3, "edge_correlation": 0.7, "color_distance": 0.3}
+    row = {
+        "pairs": 4,
+        "content_loss": 2.0,
+        "style_loss": 1e-3,
+        "edge_correlation": 0.7,
+        "tone_correlation": 0.7,
+        "color_distance": 0.3,
+    }
     undefined = {"relative": math.nan, "low": math.nan, "high": math.nan, "outside": 2000}
     defined = {"relative": 0.05, "low": 0.01, "high": 0.09, "outside": 3}
     results: dict[str, Any] = {
@@ -139,5 +146,5 @@ def test_evaluate_on_cuda_matches_the_cpu_or_refuses_in_one_line(
     assert vst_main(argv("cpu", tmp_path / "cpu")) == 0
     on_gpu, on_cpu = (json.loads((tmp_path / d / "eval.json").read_text()) for d in ("cuda", "cpu"))
     for method in ("ours", "ours_sampled", "deterministic", "gatys"):
-        for metric in ("content_loss", "style_loss", "edge_correlation", "color_distance"):
+        for metric in ("content_loss", "style_loss", "edge_correlation", "tone_correlation", "color_distance"):
             assert math.isclose(on_gpu["methods"][method][metric], on_cpu["methods"][method][metric], rel_tol=2e-2)

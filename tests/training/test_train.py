@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from tests.conftest import DATA
 from tests.tiny_model import TINY_CONFIG, tiny_model, write_tiny_checkpoint
 from training.objective import LossNorms, compute_losses, estimate_norms
 from training.options import LossWeights, TrainOptions
-from training.train import scheduled_lr, train
+from training.train import record_tone, scheduled_lr, train
 from training.warm_start import warm_start
 
 TINY_MODEL_OPTIONS = {"latent_dim": 8, "widths": (4, 8, 8), "residual_blocks": 1}
@@ -93,7 +94,7 @@ def test_training_writes_its_files_and_resumes_at_the_right_step(tmp_path: Path)
     out = tmp_path / "run"
     model_path = train(_options(out, steps=4))
     assert _state_step(out / "train_state.safetensors") == 4
-    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000002.png", "step_000004.png", "tone.csv"]
     model, provenance = load_checkpoint(model_path)
     assert provenance["steps"] == 4
     assert provenance["loss_network"] == "tiny"
@@ -108,6 +109,10 @@ def test_training_writes_its_files_and_resumes_at_the_right_step(tmp_path: Path)
     with open(out / "metrics.csv") as handle:
         steps = [int(row["step"]) for row in csv.DictReader(handle)]
     assert steps == [0, 1, 2, 3, 4, 5]
+    with open(out / "samples" / "tone.csv") as handle:
+        tones = list(csv.DictReader(handle))
+    assert [int(row["step"]) for row in tones] == [2, 4, 6]  # one header, the resumed leg appends
+    assert all(-1.0 <= float(row["tone_correlation"]) <= 1.0 for row in tones)
     _, provenance = load_checkpoint(model_path)
     assert provenance["steps"] == 6
     assert provenance["data"]["style_color_jitter"] == 1.0
@@ -300,3 +305,14 @@ def test_the_checkpoint_names_the_seed_it_was_trained_with(tmp_path: Path) -> No
     """Replicates of one recipe differ only in the seed, so the file must say which it is."""
     _, provenance = load_checkpoint(train(_options(tmp_path / "run", steps=2, seed=7)))
     assert provenance["seed"] == 7
+
+
+def test_record_tone_appends_and_warns_on_negatives(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "tone.csv"
+    with caplog.at_level(logging.WARNING, logger="training.train"):
+        record_tone(path, 100, 0.61)
+        assert not caplog.records
+        record_tone(path, 200, -0.7)
+    assert path.read_text().splitlines() == ["step,tone_correlation", "100,0.6100", "200,-0.7000"]
+    assert "negatives of their photos" in caplog.records[0].getMessage()
+    assert "-0.70" in caplog.records[0].getMessage()
