@@ -99,9 +99,9 @@ PY
 fi
 
 # 2. The arms.
-every=$(( steps / 20 ))
+every=$(( steps >= 20 ? steps / 20 : 1 ))  # a smoke run of STEPS < 20 still snapshots
 schedule=(--steps "$steps" --lr 1e-3 --lr-final 5e-5 --lr-decay-start $(( steps / 2 )) --kl-warmup $(( steps / 4 ))
-  --snapshot-every "$every" --sample-every "$(( steps / 4 ))" --save-every "$every" --max-minutes "$($PY -c "print(($left - 25) / 60)")")
+  --snapshot-every "$every" --sample-every "$(( steps >= 4 ? steps / 4 : 1 ))" --save-every "$every" --max-minutes "$($PY -c "print(($left - 25) / 60)")")
 for arm in "${arms[@]}"; do
   # shellcheck disable=SC2046
   train "$arm" --seed "$(arm_seed "$arm")" "${schedule[@]}" $(arm_flags "$arm") &
@@ -122,6 +122,8 @@ for name in "${arms[@]}"; do
     cp "$work/$name/model.safetensors" "$results/$name-last.safetensors"
   fi
   tr "\r" "\n" < "$work/$name.log" | tail -n 3
+  # Negative: the arm paints negatives of its photos (sittings 7-8), which its content loss does not show.
+  [ -f "$work/$name/samples/tone.csv" ] && echo "$name: sample-grid tone correlation $(tail -n 1 "$work/$name/samples/tone.csv" | awk -F, '{printf "%+.2f at step %d", $2, $1}')" | tee -a "$results/plan.txt"
 done
 # 4. Each arm against the baseline of its seed (base, or base.sN for NAME.sN), on this machine's GPU.
 scored=()
@@ -131,15 +133,16 @@ for arm in "${scored_arms[@]}"; do
   $PY -m cli.main evaluate --device cuda --checkpoint "$results/$arm-avg.safetensors" \
     --baseline-checkpoint "$results/$base-avg.safetensors" --contents 12 --styles 15 --alphas 0.7,0.8,0.9,1 \
     --gatys-pairs 0 --out "$work/eval-$arm" > "$work/eval-$arm.log" 2>&1 || { echo "$arm: evaluation failed"; tail -n 5 "$work/eval-$arm.log"; continue; }
-  echo "$arm vs $base: $(grep -E '^\| (content loss|Gram style loss) \|' "$work/eval-$arm/eval.md" | head -n 2 | tr '\n' ' ')" | tee -a "$results/plan.txt"
+  echo "$arm vs $base: $(grep -E '^\| (content loss|Gram style loss|tone correlation) \|' "$work/eval-$arm/eval.md" | head -n 3 | tr '\n' ' ')" | tee -a "$results/plan.txt"
   scored+=("eval-$arm/eval.md" "eval-$arm/eval.json" "eval-$arm/tradeoff.png")
 done
 [ "${#scored[@]}" -gt 0 ] && tar czf "$results/evals.tgz" -C "$work" "${scored[@]}"
 
 logs=()
 for name in "${arms[@]}"; do
-  samples=("$work/$name"/samples/*)  # only the last grid: four arms' grids made 18.7 MB, over a device file's 16 MiB
+  samples=("$work/$name"/samples/step_*.png)  # only the last grid: four arms' grids made 18.7 MB, over a device file's 16 MiB
   logs+=("$name.log" "$name/metrics.csv")
+  [ -f "$work/$name/samples/tone.csv" ] && logs+=("$name/samples/tone.csv")
   [ -f "$work/time-$name.log" ] && logs+=("time-$name.log")
   [ "${#samples[@]}" -gt 0 ] && logs+=("$name/samples/$(basename "${samples[-1]}")")
 done
