@@ -19,7 +19,8 @@
 # of a pair takes another; an arm named NAME.sN, e.g. base.s1 ours-mean75.s1, takes seed N),
 # STEPS (fix the step count, no timing), EVAL (1: score each arm against the baseline of its seed on the GPU,
 # `vst evaluate --device cuda` on the 180 pairs, into evals.tgz; 0: leave it to the CPU at home), EVAL_S
-# (seconds kept back per evaluation; one took 40 s on the H100).
+# (seconds kept back per evaluation; one took 40 s on the H100), TRAIN_ARGS (more `vst train` flags for every arm,
+# e.g. "--precision fp32"; it comes after the shared flags and before the arm's own, and the last one given wins).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 results=${1:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
@@ -40,6 +41,8 @@ loss_weights=()
 [ -n "${LOSS_WEIGHTS:-}" ] && loss_weights=(--loss-weights "$LOSS_WEIGHTS")
 shared=("${loss_weights[@]}" --batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
   --content-sizes "128,176" --style-sizes "128,224" --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
+read -ra extra <<< "${TRAIN_ARGS:-}"
+shared+=("${extra[@]}")
 read -ra arms <<< "${ARMS:-base ours}"
 ours="--kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5"
 lowkl=${ours/--kl-weight 0.002/--kl-weight 0.0005}
