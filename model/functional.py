@@ -6,6 +6,8 @@ Every function here is stateless and is unit-tested against its formula in
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -13,6 +15,9 @@ EPS = 1e-5
 # Added to the RGB covariance's diagonal: a standard deviation of 0.01, invisible, but it keeps grey
 # images' (rank-1) covariances safely factorable.
 COLOR_EPS = 1e-4
+# The blur of :func:`local_tone`, in pixels: at 256 px it keeps a door knob or a cloud and drops the
+# light falling across a whole picture, which a style may rearrange.
+TONE_SIGMA = 8.0
 
 
 def calc_mean_std(features: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -201,3 +206,47 @@ def transfer_luminance(stylized: torch.Tensor, content: torch.Tensor) -> torch.T
     content_yiq = rgb_to_yiq(content)  # (B, 3, H, W)
     merged = torch.cat([stylized_yiq[:, :1], content_yiq[:, 1:]], dim=1)  # (B, 3, H, W)
     return yiq_to_rgb(merged).clamp(0.0, 1.0)
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """Normalised 1-D Gaussian exp(-x^2 / 2 sigma^2) over x in [-3 sigma, 3 sigma]: (2r+1,), summing to 1."""
+    radius = max(1, math.ceil(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)  # (2r+1,)
+    weights = torch.exp(-x.pow(2) / (2 * sigma**2))
+    return weights / weights.sum()
+
+
+def local_tone(images: torch.Tensor, sigma: float = TONE_SIGMA) -> torch.Tensor:
+    """The luma's local detail, Y minus its Gaussian blur: (B, 3, H, W) -> (B, 1, H, W), in fp32.
+
+    Unlike a gradient magnitude it keeps the sign: a white knob on a dark door is positive, and stays
+    positive only where the output keeps it lighter than its surroundings.
+    """
+    with torch.autocast(device_type=images.device.type, enabled=False):
+        luma = rgb_to_yiq(images.float())[:, :1]  # (B, 1, H, W)
+        kernel = gaussian_kernel(sigma).to(images.device)  # (2r+1,)
+        radius = kernel.numel() // 2
+        # Replicate padding: reflection needs the image to be wider than the kernel's radius.
+        blurred = F.conv2d(F.pad(luma, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+        blurred = F.conv2d(F.pad(blurred, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+        return luma - blurred  # (B, 1, H, W)
+
+
+def tone_correlation(outputs: torch.Tensor, contents: torch.Tensor, sigma: float = TONE_SIGMA) -> torch.Tensor:
+    """Per image, the Pearson correlation of the two :func:`local_tone` maps: (B,), 1 = the same light and
+    dark, -1 = a negative. outputs and contents: (B, 3, H, W) of one size."""
+    x = local_tone(outputs, sigma).flatten(1)  # (B, HW)
+    y = local_tone(contents, sigma).flatten(1)  # (B, HW)
+    x = x - x.mean(dim=1, keepdim=True)
+    y = y - y.mean(dim=1, keepdim=True)
+    return (x * y).sum(dim=1) / (x.norm(dim=1) * y.norm(dim=1)).clamp_min(1e-12)  # (B,)
+
+
+def tone_loss(outputs: torch.Tensor, contents: torch.Tensor, sigma: float = TONE_SIGMA) -> torch.Tensor:
+    """1 - the mean :func:`tone_correlation`: 0 for the photo's own light and dark, 2 for its negative.
+
+    The relu4_1 content loss barely tells an output from its local negative (GPU-trained networks drifted
+    into painting negatives while that loss kept falling); this term does, and is scale-free, so a palette
+    that darkens or flattens the whole picture costs nothing.
+    """
+    return 1.0 - tone_correlation(outputs, contents, sigma).mean()

@@ -65,38 +65,16 @@ def edge_correlation(output: torch.Tensor, content: torch.Tensor) -> float:
     return pearson(sobel_magnitude(output), sobel_magnitude(content))
 
 
-def gaussian_kernel(sigma: float) -> torch.Tensor:
-    """Normalised 1-D Gaussian exp(-x^2 / 2 sigma^2) over x in [-3 sigma, 3 sigma]: (2r+1,), summing to 1."""
-    radius = max(1, math.ceil(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    weights = torch.exp(-x.pow(2) / (2 * sigma**2))
-    return weights / weights.sum()
-
-
-def local_tone(image: torch.Tensor, sigma: float = 8.0) -> torch.Tensor:
-    """The luma's local detail, luma minus its Gaussian blur: (B, 3, H, W) -> (B, 1, H, W).
-
-    Unlike a gradient magnitude it keeps the sign: a white knob on a dark door is positive, and stays
-    positive only if the output keeps it lighter than its surroundings."""
-    gray = grayscale(_batched(image).float())  # (B, 1, H, W)
-    kernel = gaussian_kernel(sigma)
-    radius = kernel.numel() // 2
-    # Replicate padding: reflection needs the image to be wider than the kernel's radius.
-    blurred = F.conv2d(F.pad(gray, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
-    blurred = F.conv2d(F.pad(blurred, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
-    return gray - blurred  # (B, 1, H, W)
-
-
-def tone_correlation(output: torch.Tensor, content: torch.Tensor, sigma: float = 8.0) -> float:
-    """Light and dark kept from the photo: correlation of :func:`local_tone` (1 = same, -1 = a negative).
+def tone_correlation(output: torch.Tensor, content: torch.Tensor) -> float:
+    """Light and dark kept from the photo: correlation of the luma's local detail (1 = same, -1 = a negative).
 
     The content loss at relu4_1 and :func:`edge_correlation` barely see an output whose local tones are
     inverted (the GPU-trained networks of sittings 7 and 8 turned white clouds dark and scored well on both);
-    this does."""
-    output, content = _batched(output), _batched(content)
+    this does. See :func:`model.functional.tone_correlation`."""
+    output, content = _batched(output).float(), _batched(content).float()
     if output.shape[-2:] != content.shape[-2:]:
         content = F.interpolate(content, size=output.shape[-2:], mode="bilinear", antialias=True)
-    return pearson(local_tone(output, sigma), local_tone(content, sigma))
+    return float(VF.tone_correlation(output, content)[0])
 
 
 def color_histograms(image: torch.Tensor, bins: int = 32) -> torch.Tensor:

@@ -123,6 +123,9 @@ def compute_losses(
     output_stats = [VF.calc_mean_std(f) for f in output_feats]
     mean_std = VF.mean_std_loss(output_stats, style_stats) / norms.mean_std
     color = VF.color_moment_loss(VF.color_moments(outputs), style_colors) / norms.color
+    # Already about 1 at the start (1 - a correlation), so it needs no norm. At weight 0 it is only logged: a
+    # network drifting into negatives shows as a rise towards 2, which no other term shows.
+    tone = VF.tone_loss(outputs if weights.tone > 0 else outputs.detach(), contents)
     # The triplet trains the generator only: E_s measures the outputs with its weights held fixed, as the
     # loss network does. Letting E_s minimise it too diverged within 20 steps: it can push every output's
     # code away from its painting's code without bound, and the KL's pull on mu is too weak to stop it.
@@ -137,6 +140,7 @@ def compute_losses(
         + weights.style * style
         + weights.mean_std * mean_std
         + weights.color * color
+        + weights.tone * tone
         + weights.triplet * triplet
         + weights.kl * kl_ramp(step, weights.kl_warmup_steps) * kl
         + weights.diversity * diversity
@@ -147,6 +151,7 @@ def compute_losses(
         "style": style,
         "mean_std": mean_std,
         "color": color,
+        "tone": tone,
         "triplet": triplet,
         "kl": kl,
         "diversity": diversity,

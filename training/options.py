@@ -25,6 +25,8 @@ class LossWeights:
     style: float = 1.0
     mean_std: float = 3.0
     color: float = 5.0
+    # Off by default: the shipped CPU-trained network keeps its photos' light and dark without it.
+    tone: float = 0.0
     triplet: float = 0.02
     triplet_margin: float = 0.0
     kl: float = 0.002
@@ -206,6 +208,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--color-weight", type=float, default=w.color, help="RGB mean and covariance of the output vs the painting"
     )
+    parser.add_argument(
+        "--tone-weight",
+        type=float,
+        default=w.tone,
+        help="1 - the correlation of the output's local light and dark with the photo's: keeps a network from "
+        "painting negatives, which the relu4_1 content loss barely sees (0: off; logged either way)",
+    )
     parser.add_argument("--triplet-weight", type=float, default=w.triplet)
     parser.add_argument("--triplet-margin", type=float, default=w.triplet_margin)
     parser.add_argument(
@@ -256,6 +265,8 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         raise ValueError("--style-color-jitter is a share of the crops, in [0, 1]")
     if args.noise_lr_scale <= 0:
         raise ValueError("--noise-lr-scale must be > 0")
+    if args.tone_weight < 0:
+        raise ValueError("--tone-weight must be >= 0")
     if not 0.0 <= args.mean_code_share <= 1.0:
         raise ValueError("--mean-code-share is a share of the style codes, in [0, 1]")
     widths = tuple(int(x) for x in str(args.widths).split(","))
@@ -300,6 +311,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
             style=args.style_weight,
             mean_std=args.mean_std_weight,
             color=args.color_weight,
+            tone=args.tone_weight,
             triplet=args.triplet_weight,
             triplet_margin=args.triplet_margin,
             diversity=args.diversity_weight,

@@ -191,3 +191,46 @@ def test_inject_noise_by_hand() -> None:
         ]
     )
     torch.testing.assert_close(got, expected)
+
+
+def test_gaussian_kernel_against_its_formula() -> None:
+    kernel = VF.gaussian_kernel(1.0)  # radius 3
+    expected = torch.tensor([math.exp(-(x**2) / 2) for x in range(-3, 4)])
+    torch.testing.assert_close(kernel, expected / expected.sum())
+
+
+def test_local_tone_is_luma_minus_its_blur() -> None:
+    flat = torch.full((1, 3, 9, 9), 0.4)
+    torch.testing.assert_close(VF.local_tone(flat, sigma=1.0), torch.zeros(1, 1, 9, 9))
+    spot = flat.clone()
+    spot[..., 4, 4] = 1.0  # a white dot: luma +0.6 at one pixel
+    kernel = VF.gaussian_kernel(1.0)
+    centre = float(kernel[3] ** 2)  # the 2-D kernel's weight on the dot itself
+    tone = VF.local_tone(spot, sigma=1.0)[0, 0]
+    assert float(tone[4, 4]) == pytest.approx(0.6 * (1 - centre), abs=1e-5)
+    assert float(tone[0, 0]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_tone_correlation_and_loss_against_their_formulas() -> None:
+    torch.manual_seed(0)
+    photos = torch.rand(3, 3, 20, 20)
+    x, y = VF.local_tone(photos[:1]).flatten(), VF.local_tone(photos[1:2]).flatten()
+    x, y = x - x.mean(), y - y.mean()
+    by_hand = float((x @ y) / (x.norm() * y.norm()))  # Pearson of the two local-tone maps
+    mixed = torch.cat([photos[:1], 1.0 - photos[1:2], 0.5 * photos[2:] + 0.25])  # same, negative, affine
+    contents = torch.cat([photos[1:2], photos[1:2], photos[2:]])
+    correlation = VF.tone_correlation(mixed, contents)  # (3,)
+    torch.testing.assert_close(correlation, torch.tensor([by_hand, -1.0, 1.0]), atol=1e-5, rtol=0)
+    assert float(VF.tone_loss(photos, photos)) == pytest.approx(0.0, abs=1e-6)
+    assert float(VF.tone_loss(1.0 - photos, photos)) == pytest.approx(2.0, abs=1e-6)
+    assert float(VF.tone_loss(mixed, contents)) == pytest.approx(1.0 - float(correlation.mean()), abs=1e-6)
+
+
+def test_tone_loss_pulls_a_negative_back_towards_the_photo() -> None:
+    torch.manual_seed(0)
+    photo = torch.rand(1, 3, 16, 16)
+    output = (1.0 - photo).requires_grad_()
+    VF.tone_loss(output, photo).backward()
+    assert output.grad is not None
+    stepped = output.detach() - 0.05 * output.grad.sign()
+    assert float(VF.tone_loss(stepped, photo)) < 2.0 - 1e-3

@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 from safetensors import safe_open
 
+from model import functional as VF
 from model.checkpoint import load_checkpoint
 from model.inference import Stylizer
 from model.networks import VariationalStyleTransfer
@@ -134,6 +135,25 @@ def test_metrics_csv_widens_when_a_resumed_run_logs_a_new_term(tmp_path: Path) -
     assert read_metrics(path, until=30)["step"] == [10.0, 20.0]  # a leg that was not shipped, left out
 
 
+def test_the_tone_term_is_logged_at_weight_zero_and_trains_when_weighted() -> None:
+    torch.manual_seed(3)
+    model = tiny_model()
+    contents, styles = torch.rand(4, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    norms = estimate_norms(model, contents, torch.cat([styles, styles]))
+    off = LossWeights(content=0.0, style=0.0, mean_std=0.0, color=0.0, triplet=0.0, kl=0.0, diversity=0.0)
+    loss, terms, outputs = compute_losses(model, contents, styles, off, norms, 0)
+    assert terms["tone"] == pytest.approx(float(VF.tone_loss(outputs.detach(), contents)))
+    assert 0.0 <= terms["tone"] <= 2.0
+    assert loss.item() == 0.0
+    loss.backward()  # logged only: nothing to train
+    assert all(p.grad is None or float(p.grad.abs().sum()) == 0.0 for p in model.parameters())
+    loss, terms, _ = compute_losses(model, contents, styles, dataclasses.replace(off, tone=1.0), norms, 0)
+    assert loss.item() == pytest.approx(terms["tone"])
+    loss.backward()
+    decoder_grads = [p.grad for p in model.decoder.parameters() if p.grad is not None]
+    assert decoder_grads and any(float(g.abs().sum()) > 0 for g in decoder_grads)
+
+
 def test_the_diversity_term_costs_a_second_draw_and_reaches_sigma() -> None:
     torch.manual_seed(2)
     model = tiny_model()
@@ -198,6 +218,10 @@ def test_a_style_color_jitter_outside_zero_one_is_a_one_line_error(capsys: pytes
         vst_main(["train", "--mean-code-share", "-0.1", "--steps", "1"])
     assert exited.value.code == 2
     assert "--mean-code-share" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        vst_main(["train", "--tone-weight", "-1", "--steps", "1"])
+    assert exited.value.code == 2
+    assert "--tone-weight" in capsys.readouterr().err
 
 
 def test_scheduled_lr_by_hand() -> None:
