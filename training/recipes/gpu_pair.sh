@@ -6,7 +6,7 @@
 #   ARMS="base ours ours-lowkl" training/recipes/gpu_pair.sh RESULTS_DIR BUDGET_SECONDS
 #
 # Arms (see arm_flags below): base, ours, ours-lowkl (KL 4x lower), ours-nonoise (no decoder noise),
-# ours-mean75 (KL 4x lower, 75% of the codes at their mean).
+# ours-mean75 (KL 4x lower, 75% of the codes at their mean); base-fp32 and base-tone (diagnostics of sitting 9).
 # At most 5, so that the averages (11 MB each) come back from a device call (64 MB).
 # 1. All arms run 60 steps side by side to time a step under contention (or STEPS fixes the count).
 # 2. The step count that fits the rest of the budget (x0.7 for start-up, snapshots and samples: with four arms
@@ -49,18 +49,22 @@ lowkl=${ours/--kl-weight 0.002/--kl-weight 0.0005}
 arm_seed() {  # arm_seed NAME[.sN] -> N, else SEED
   if [[ $1 == *.s* ]]; then echo "${1##*.s}"; else echo "$SEED"; fi
 }
-arm_baseline() {  # arm_baseline NAME[.sN] -> the baseline it is scored against (base[.sN]); nothing for a baseline
-  [[ ${1%%.s*} == base ]] || echo "base${1#"${1%%.s*}"}"
+arm_baseline() {  # arm_baseline NAME[.sN] -> the baseline it is scored against (base[.sN]); nothing for a base* arm
+  [[ ${1%%.s*} == base* ]] || echo "base${1#"${1%%.s*}"}"
 }
 arm_flags() {  # arm_flags NAME[.sN] -> the arm's loss flags
   case ${1%%.s*} in
     base) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0" ;;
+    # Why do GPU-trained networks paint negatives (docs/training.md, sitting 9)? The arithmetic, or a term that
+    # forbids it: compare each arm's samples/tone.csv and metrics.csv "tone" column with base's.
+    base-fp32) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0 --precision fp32" ;;
+    base-tone) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0 --tone-weight 1" ;;
     ours) echo "--decoder-noise $ours" ;;
     ours-lowkl) echo "--decoder-noise $lowkl" ;;
     ours-nonoise) echo "$ours" ;;
     # KL 4x lower and three quarters of the codes at their mean: more of each batch trains what variation 0 serves
     ours-mean75) echo "--decoder-noise ${lowkl/--mean-code-share 0.5/--mean-code-share 0.75}" ;;
-    *) echo "unknown arm $1 (base, ours, ours-lowkl, ours-nonoise, ours-mean75)" >&2; return 1 ;;
+    *) echo "unknown arm $1 (base, base-fp32, base-tone, ours, ours-lowkl, ours-nonoise, ours-mean75)" >&2; return 1 ;;
   esac
 }
 for arm in "${arms[@]}"; do arm_flags "$arm" > /dev/null || exit 2; done
