@@ -21,7 +21,7 @@ from pathlib import Path
 
 from training.train import checkpoint_summary
 
-TERMS = ("loss", "content", "style", "mean_std", "color", "triplet", "kl", "diversity")
+TERMS = ("loss", "content", "style", "mean_std", "color", "tone", "triplet", "kl", "diversity")
 
 
 def read_metrics(path: Path, until: int | None = None) -> dict[str, list[float]]:
@@ -75,7 +75,7 @@ def plot_losses(columns: dict[str, list[float]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 4, figsize=(15, 6), sharex=True)
+    fig, axes = plt.subplots(2, 5, figsize=(18, 6), sharex=True)
     for axis in axes.flat[len(TERMS) :]:
         axis.set_visible(False)
     for axis, term in zip(axes.flat, TERMS, strict=False):
@@ -96,7 +96,8 @@ def plot_losses(columns: dict[str, list[float]], path: Path) -> None:
     plt.close(fig)
 
 
-COMPARED = ("content", "style", "color", "kl")
+# tone: 1 - the batch's tone correlation; towards 2, the run is painting negatives (sitting 9).
+COMPARED = ("content", "style", "color", "tone", "kl")
 
 
 def plot_runs(runs: dict[str, dict[str, list[float]]], path: Path, window: int = 20) -> None:
