@@ -32,7 +32,7 @@ def save_sample_grid(
 
     contents: (N, 3, H, W); styles: (M, 3, Hs, Ws) resized to H x W for display. Returns the outputs' mean
     :func:`training.metrics.tone_correlation` with their photos, which goes negative when a network paints
-    negatives, a failure that none of the training losses shows.
+    negatives, which the content and style losses do not show.
     """
     was_training = model.training
     model.eval()
