@@ -30,7 +30,7 @@ def _helpers(*calls: str) -> list[str]:
     script = f"""
 set -u
 SEED=7
-eval "$(sed -n '/^ours=/p; /^lowkl=/p; /^arm_seed()/,/^}}/p; /^arm_baseline()/,/^}}/p; /^arm_flags()/,/^}}/p' {RECIPE})"
+eval "$(sed -n '/^base=/p; /^ours=/p; /^lowkl=/p; /^arm_seed()/,/^}}/p; /^arm_baseline()/,/^}}/p; /^arm_flags()/,/^}}/p' {RECIPE})"
 {chr(10).join(f'echo "[$({call})]"' for call in calls)}
 """
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=True)

@@ -44,6 +44,7 @@ shared=("${loss_weights[@]}" --batch "$BATCH" --num-workers "$WORKERS" --content
 read -ra extra <<< "${TRAIN_ARGS:-}"
 shared+=("${extra[@]}")
 read -ra arms <<< "${ARMS:-base ours}"
+base="--kl-weight 0 --triplet-weight 0 --diversity-weight 0"
 ours="--kl-weight 0.002 --triplet-weight 0.02 --diversity-weight 5 --mean-code-share 0.5"
 lowkl=${ours/--kl-weight 0.002/--kl-weight 0.0005}
 arm_seed() {  # arm_seed NAME[.sN] -> N, else SEED
@@ -54,11 +55,11 @@ arm_baseline() {  # arm_baseline NAME[.sN] -> the baseline it is scored against 
 }
 arm_flags() {  # arm_flags NAME[.sN] -> the arm's loss flags
   case ${1%%.s*} in
-    base) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0" ;;
+    base) echo "$base" ;;
     # Why do GPU-trained networks paint negatives (docs/training.md, sitting 9)? The arithmetic, or a term that
     # forbids it: compare each arm's samples/tone.csv and metrics.csv "tone" column with base's.
-    base-fp32) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0 --precision fp32" ;;
-    base-tone) echo "--kl-weight 0 --triplet-weight 0 --diversity-weight 0 --tone-weight 1" ;;
+    base-fp32) echo "$base --precision fp32" ;;
+    base-tone) echo "$base --tone-weight 1" ;;
     ours) echo "--decoder-noise $ours" ;;
     ours-lowkl) echo "--decoder-noise $lowkl" ;;
     ours-nonoise) echo "$ours" ;;
@@ -135,12 +136,12 @@ done
 # 4. Each arm against the baseline of its seed (base, or base.sN for NAME.sN), on this machine's GPU.
 scored=()
 for arm in "${scored_arms[@]}"; do
-  base=$(arm_baseline "$arm")
-  [ -f "$results/$arm-avg.safetensors" ] && [ -f "$results/$base-avg.safetensors" ] || { echo "$arm: no pair to score"; continue; }
+  baseline=$(arm_baseline "$arm")
+  [ -f "$results/$arm-avg.safetensors" ] && [ -f "$results/$baseline-avg.safetensors" ] || { echo "$arm: no pair to score"; continue; }
   $PY -m cli.main evaluate --device cuda --checkpoint "$results/$arm-avg.safetensors" \
-    --baseline-checkpoint "$results/$base-avg.safetensors" --contents 12 --styles 15 --alphas 0.7,0.8,0.9,1 \
+    --baseline-checkpoint "$results/$baseline-avg.safetensors" --contents 12 --styles 15 --alphas 0.7,0.8,0.9,1 \
     --gatys-pairs 0 --out "$work/eval-$arm" > "$work/eval-$arm.log" 2>&1 || { echo "$arm: evaluation failed"; tail -n 5 "$work/eval-$arm.log"; continue; }
-  echo "$arm vs $base: $(grep -E '^\| (content loss|Gram style loss|tone correlation) \|' "$work/eval-$arm/eval.md" | head -n 3 | tr '\n' ' ')" | tee -a "$results/plan.txt"
+  echo "$arm vs $baseline: $(grep -E '^\| (content loss|Gram style loss|tone correlation) \|' "$work/eval-$arm/eval.md" | head -n 3 | tr '\n' ' ')" | tee -a "$results/plan.txt"
   scored+=("eval-$arm/eval.md" "eval-$arm/eval.json" "eval-$arm/tradeoff.png")
 done
 [ "${#scored[@]}" -gt 0 ] && tar czf "$results/evals.tgz" -C "$work" "${scored[@]}"
