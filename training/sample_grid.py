@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from model import functional as VF
 from model.inference import tensor_to_image
 from model.networks import VariationalStyleTransfer
-from training import metrics
 
 
 def make_grid(rows: list[list[torch.Tensor]], pad: int = 2) -> Image.Image:
@@ -31,8 +31,8 @@ def save_sample_grid(
     """Row 0: blank + styles; row i: content i, then its stylization with each style (codes at mu).
 
     contents: (N, 3, H, W); styles: (M, 3, Hs, Ws) resized to H x W for display. Returns the outputs' mean
-    :func:`training.metrics.tone_correlation` with their photos, which goes negative when a network paints
-    negatives, which the content and style losses do not show.
+    :func:`model.functional.tone_correlation` with their photos: below zero the network paints negatives,
+    which the content and style losses do not show.
     """
     was_training = model.training
     model.eval()
@@ -41,12 +41,12 @@ def save_sample_grid(
     size = contents.shape[-2:]
     shown_styles = torch.nn.functional.interpolate(styles, size=size, mode="bilinear", antialias=True)
     rows = [[torch.ones_like(contents[0]), *shown_styles]]
-    tones = []
+    tones: list[float] = []
     for content in contents:
         repeated = content[None].expand(len(styles), -1, -1, -1).to(device)  # (M, 3, H, W)
         outputs = model(repeated, mu).float().cpu()  # (M, 3, H, W)
         rows.append([content, *outputs])
-        tones += [metrics.tone_correlation(output, content) for output in outputs]
+        tones += VF.tone_correlation(outputs, content[None].expand_as(outputs)).tolist()  # (M,): one pass a row
     path.parent.mkdir(parents=True, exist_ok=True)
     make_grid(rows).save(path)
     model.train(was_training)

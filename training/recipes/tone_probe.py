@@ -25,11 +25,12 @@ def probe(checkpoint: str, side: int = 256) -> str:
     cpu = torch.device("cpu")
     stylizer = Stylizer(load_checkpoint(Path(checkpoint), cpu)[0], device=cpu)
     photos = [load_image(p, side) for p in list_images(EVAL / "content")]
+    references = [image_to_tensor(photo) for photo in photos]  # (1, 3, H, W) each
     tones, edges = [], []
     for painting in list_images(EVAL / "style")[::3]:
         code = stylizer.encode_style(load_image(painting, side))
-        for photo in photos:
-            output, reference = image_to_tensor(stylizer.stylize(photo, [code])[0]), image_to_tensor(photo)
+        for photo, reference in zip(photos, references, strict=True):
+            output = image_to_tensor(stylizer.stylize(photo, [code])[0])
             tones.append(metrics.tone_correlation(output, reference))
             edges.append(metrics.edge_correlation(output, reference))
     return (
