@@ -41,6 +41,14 @@ def ms(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
+def notes(folder: Path, section: str) -> list[str]:
+    """Hand-written prose for a section (``docs/bench/notes/SECTION.md``), kept verbatim: what no JSON
+    file records (where and when a one-off run happened, what a number means), so that re-running this
+    script never drops it."""
+    path = folder / "notes" / f"{section}.md"
+    return [*path.read_text().rstrip("\n").splitlines(), ""] if path.exists() else []
+
+
 def load_note(values: list[float] | None) -> str:
     return "?" if not values else " / ".join(f"{v:.1f}" for v in values)
 
@@ -469,7 +477,7 @@ def service_section(
     return lines
 
 
-def quality_section(quality: dict[str, Any] | None) -> list[str]:
+def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
     lines = ["## 5. Quality on the evaluation set", ""]
     if quality is None:
         return lines + ["Not measured yet: `python bench/quality.py`.", ""]
@@ -548,11 +556,33 @@ def quality_section(quality: dict[str, Any] | None) -> list[str]:
         "",
         "![sweep](bench/quality_sweep.png)",
         "",
+        *notes(folder, "quality"),
     ]
     return lines
 
 
-def cpu_batching(smoke: dict[str, Any] | None) -> list[str]:
+DTYPE_LABELS = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def gpu_rows(gpu: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
+    """The rows by dtype, then batch."""
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in gpu["rows"]:
+        rows.setdefault(r["dtype"], {})[int(r["batch"])] = r
+    return rows
+
+
+def batching_gain(gpu: dict[str, Any]) -> str:
+    """'1.9x (fp32) to 3x (fp16)': the largest batch's throughput over one image's, lowest and highest dtype."""
+    gains = sorted(
+        (by[max(by)]["images_per_s"] / by[min(by)]["images_per_s"], DTYPE_LABELS.get(dtype, dtype))
+        for dtype, by in gpu_rows(gpu).items()
+    )
+    (low, low_dtype), (high, high_dtype) = gains[0], gains[-1]
+    return f"{low:.2g}x ({low_dtype}) to {high:.2g}x ({high_dtype})"
+
+
+def cpu_batching(smoke: dict[str, Any] | None, gpu: dict[str, Any] | None) -> list[str]:
     if smoke is None:
         return []
     lines = [
@@ -563,15 +593,20 @@ def cpu_batching(smoke: dict[str, Any] | None) -> list[str]:
         "|---|---|---|",
     ]
     lines += [f"| {r['dtype']} | {r['batch']} | {r['images_per_s']} |" for r in smoke["rows"]]
+    on_gpu = (
+        f"on the {gpu['device']} above, the largest batch gives {batching_gain(gpu)} the throughput of one image"
+        if gpu
+        else "on a GPU, batching is what fills the device"
+    )
     return lines + [
         "",
-        "The convolutions already run at the CPU's bf16 peak for one image, so a batch has little to amortise "
-        "here; on a GPU, batching is what fills the device.",
+        f"The convolutions already run at the CPU's bf16 peak for one image, so a batch has little to amortise here; "
+        f"{on_gpu}.",
         "",
     ]
 
 
-def gpu_section(gpu: dict[str, Any] | None, smoke: dict[str, Any] | None) -> list[str]:
+def gpu_section(gpu: dict[str, Any] | None, smoke: dict[str, Any] | None, folder: Path) -> list[str]:
     lines = ["## 6. GPU", ""]
     if gpu is None:
         return (
@@ -584,20 +619,32 @@ def gpu_section(gpu: dict[str, Any] | None, smoke: dict[str, Any] | None) -> lis
                 "writes docs/bench/gpu.json and gpu.png; `--device cpu` runs it as a smoke test.",
                 "",
             ]
-            + cpu_batching(smoke)
+            + cpu_batching(smoke, gpu)
         )
+    rows = gpu_rows(gpu)
+    dtypes = list(rows)
+    batches = sorted({batch for by in rows.values() for batch in by})
+    flop = gpu["rows"][0]["gflop_per_image"]
     lines += [
-        f"Command: `{gpu['command']}` on {gpu['device']}: {gpu['what']}.",
+        f"`{gpu['command']}` on {gpu['device']} (torch {gpu['machine']['torch']}), {ckpt(gpu)}: {gpu['what']}; "
+        f"{flop:.1f} GFLOP per image by torch.utils.flop_counter. Raw rows: [gpu.json](bench/gpu.json).",
         "",
-        "| dtype | batch | images/s | GFLOP/image | TFLOP/s | % of peak |",
-        "|---|---|---|---|---|---|",
+        "![GPU throughput](bench/gpu.png)",
+        "",
+        "| batch | " + " | ".join(f"{DTYPE_LABELS.get(d, d)} images/s" for d in dtypes) + " |",
+        "|---|" + "---|" * len(dtypes),
     ]
-    for r in gpu["rows"]:
+    for batch in batches:
+        cells = [f"{rows[d][batch]['images_per_s']:.0f}" if batch in rows[d] else "–" for d in dtypes]
+        lines.append(f"| {batch} | " + " | ".join(cells) + " |")
+    lines += ["", "Share of the dense peak at the largest batch:", ""]
+    for d in dtypes:
+        top = rows[d][max(rows[d])]
         lines.append(
-            f"| {r['dtype']} | {r['batch']} | {r['images_per_s']} | {r['gflop_per_image']} | {r['achieved_tflops']} "
-            f"| {r['percent_of_peak']} |"
+            f"- {DTYPE_LABELS.get(d, d)}: {top['achieved_tflops']} of {top['peak_tflops']:g} TFLOP/s "
+            f"({top['percent_of_peak']:.1f}%), batch {top['batch']}"
         )
-    return lines + ["", "![gpu](bench/gpu.png)", ""] + cpu_batching(smoke)
+    return lines + ["", *notes(folder, "gpu")] + cpu_batching(smoke, gpu)
 
 
 def commands_section() -> list[str]:
@@ -622,9 +669,36 @@ def commands_section() -> list[str]:
         "```",
         "",
         "`bench/run_all.sh` runs them in this order. The numbers on this page are only as quiet as the machine "
-        "was: re-run on an idle machine for clean wall-clock figures.",
+        "was: re-run on an idle machine for clean wall-clock figures. Remarks that no JSON file records go in "
+        "docs/bench/notes/quality.md and gpu.md, which this page includes verbatim; do not edit the page itself "
+        "(a test checks that it is what the report writes).",
         "",
     ]
+
+
+def tone_note(quality: dict[str, Any]) -> str:
+    """' (tone correlation: ours +0.73, the peer +0.77)', or nothing for files older than the measure."""
+    rows = quality["all_pairs"]
+    ours = next((row for name, row in rows.items() if name.startswith("ours, variation 0")), None)
+    peer = next((row for name, row in rows.items() if name.startswith("peer")), None)
+    if ours is None or peer is None or "tone_correlation" not in ours:
+        return ""
+    return (
+        f" (tone correlation: ours {ours['tone_correlation']['mean']:+.2f}, "
+        f"the peer {peer['tone_correlation']['mean']:+.2f})"
+    )
+
+
+def gpu_headline(gpu: dict[str, Any] | None) -> str:
+    if gpu is None:
+        return "not measured (no CUDA device here)"
+    one = min(gpu["rows"], key=lambda r: (r["batch"], r["dtype"] != "float32"))
+    best = max(gpu["rows"], key=lambda r: r["images_per_s"])
+    return (
+        f"section 6, {gpu['device']}: {one['images_per_s']:.0f} images/s at 512x512 for one image in "
+        f"{DTYPE_LABELS.get(one['dtype'], one['dtype'])}, {best['images_per_s']:.0f}/s at batch {best['batch']} in "
+        f"{DTYPE_LABELS.get(best['dtype'], best['dtype'])}"
+    )
 
 
 def main() -> int:
@@ -673,8 +747,9 @@ def main() -> int:
         failed = sum(r["failed"] for r in load_test["results"])
         summary.append(f"- **Load test**: {lost} lost and {failed} failed jobs over all runs.")
     if quality:
-        summary.append(f"- **Quality**: {quality['settings']['pairs']} pairs, five methods, tables in section 5.")
-    summary.append(f"- **GPU**: {'measured, section 6' if gpu else 'not measured (no CUDA device here)'}.")
+        pairs = quality["settings"]["pairs"]
+        summary.append(f"- **Quality**: {pairs} pairs, five methods, tables in section 5{tone_note(quality)}.")
+    summary.append(f"- **GPU**: {gpu_headline(gpu)}.")
     summary.append("")
     page = (
         summary
@@ -683,8 +758,8 @@ def main() -> int:
         + speed_section(latency, levers, default)
         + verdict_section(latency, levers, passive, one_thread, load(args.bench, "contention.json"))
         + service_section(load_test, overhead, passive_load, load(args.bench, "encode_formats.json"))
-        + quality_section(quality)
-        + gpu_section(gpu, smoke)
+        + quality_section(quality, args.bench)
+        + gpu_section(gpu, smoke, args.bench)
         + commands_section()
     )
     args.page.write_text("\n".join(page))
