@@ -25,12 +25,15 @@ def test_an_unknown_arm_stops_the_recipe_before_anything_trains(tmp_path: Path) 
     assert not list((tmp_path / "work").iterdir())  # nothing was trained
 
 
+FUNCTIONS = "; ".join(f"/^{name}()/,/^}}/p" for name in ("arm_seed", "arm_baseline", "arm_flags"))
+
+
 def _helpers(*calls: str) -> list[str]:
     """Run the recipe's own helper functions on arm names, SEED=7, one output line per call."""
     script = f"""
 set -u
 SEED=7
-eval "$(sed -n '/^base=/p; /^ours=/p; /^lowkl=/p; /^arm_seed()/,/^}}/p; /^arm_baseline()/,/^}}/p; /^arm_flags()/,/^}}/p' {RECIPE})"
+eval "$(sed -n '/^base=/p; /^ours=/p; /^lowkl=/p; {FUNCTIONS}' {RECIPE})"
 {chr(10).join(f'echo "[$({call})]"' for call in calls)}
 """
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=True)
@@ -51,3 +54,22 @@ def test_arm_names_give_seeds_baselines_and_flags() -> None:
     assert fp32 == f"{base} --precision fp32"
     assert tone == f"{base} --tone-weight 1"
     assert "--kl-weight 0.0005" in mean75 and "--mean-code-share 0.75" in mean75 and "--decoder-noise" in mean75
+
+
+def test_the_polarity_probe_inverts_the_luma_and_keeps_the_chroma() -> None:
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("polarity_probe", RECIPE.parent / "polarity_probe.py")
+    assert spec is not None and spec.loader is not None
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    # Colours near grey, so that 1 - Y plus the chroma stays inside [0, 1] and nothing is clamped.
+    image = 0.5 + 0.1 * (torch.rand(1, 3, 5, 7) - 0.5)  # (1, 3, H, W)
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    luma = (image * weights).sum(dim=1, keepdim=True)  # (1, 1, H, W)
+    inverted = probe.luma_inverted(image)
+    inverted_luma = (inverted * weights).sum(dim=1, keepdim=True)
+    torch.testing.assert_close(inverted_luma, 1 - luma)
+    torch.testing.assert_close(inverted - inverted_luma, image - luma)  # the same chroma
