@@ -10,6 +10,7 @@ from redis import Redis
 from app.jobs import JobStore
 from app.settings import ApiSettings
 from app.styles import StyleRegistry
+from app.waiting import JobWaiter
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -27,6 +28,11 @@ def get_job_store(request: Request) -> JobStore:
     return store
 
 
+def get_job_waiter(request: Request) -> JobWaiter:
+    waiter: JobWaiter = request.app.state.waiter
+    return waiter
+
+
 def get_style_registry(request: Request) -> StyleRegistry:
     registry: StyleRegistry = request.app.state.styles
     return registry
@@ -35,4 +41,5 @@ def get_style_registry(request: Request) -> StyleRegistry:
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 JobStoreDep = Annotated[JobStore, Depends(get_job_store)]
+JobWaiterDep = Annotated[JobWaiter, Depends(get_job_waiter)]
 StyleRegistryDep = Annotated[StyleRegistry, Depends(get_style_registry)]

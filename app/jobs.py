@@ -31,6 +31,7 @@ from app.protocol import (
     StyleInput,
     cancel_key,
     input_key,
+    job_ended_channel,
     result_key,
 )
 from app.schemas import JobStatus, JobView, Timings
@@ -258,6 +259,7 @@ class JobStore:
             with contextlib.suppress(InvalidJobOperation):
                 job.cancel()
             self.redis.delete(*[input_key(job_id, "content")] + [input_key(job_id, f"style-{i}") for i in range(8)])
+            self.redis.publish(job_ended_channel(job_id), b"1")  # a queued job has no worker to announce it
         elif status == "started":
             self.redis.set(cancel_key(job_id), b"1", ex=self.settings.result_ttl_s)
         else:

@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from app.errors import error_responses, install_error_handlers
 from app.jobs import JobStore
@@ -24,6 +25,7 @@ from app.routes import health, jobs, styles, survey
 from app.security import authenticate
 from app.settings import ApiSettings, load_settings
 from app.styles import StyleRegistry, load_gallery
+from app.waiting import JobWaiter
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Liveness and readiness probes: no API key and no rate limit, so that orchestrators can always ask.
@@ -100,6 +102,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.redis.close()
+        await app.state.waiter.close()
 
     app = FastAPI(
         title="Variational Style Transfer",
@@ -111,6 +114,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
     app.state.redis = redis
     app.state.jobs = JobStore(redis, settings)
+    # Its own connections: a waiting request holds one for up to MAX_WAIT_S, longer than socket_timeout above.
+    app.state.waiter = JobWaiter(AsyncRedis.from_url(settings.redis_url, socket_connect_timeout=2))
     app.state.styles = StyleRegistry(
         redis,
         load_gallery(settings.gallery_dirs, settings.gallery_manifest),

@@ -35,6 +35,11 @@ def cancel_key(job_id: str) -> str:
     return f"{KEY_PREFIX}:job:{job_id}:cancel"
 
 
+def job_ended_channel(job_id: str) -> str:
+    """Pub/sub channel on which a job's end (finished, failed, canceled) is announced, for ``GET /jobs/{id}?wait=``."""
+    return f"{KEY_PREFIX}:job:{job_id}:ended"
+
+
 def style_code_key(model_sha256: str, image_sha256: str) -> str:
     """A cached style code (``StyleCode.to_bytes()``): codes depend on the model, hence its hash in the key."""
     return f"{KEY_PREFIX}:stylecode:{model_sha256[:16]}:{image_sha256}"

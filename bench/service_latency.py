@@ -1,9 +1,10 @@
 """End-to-end latency of one 512 px stylize job through the API, against the model time alone.
 
 Starts a real redis-server, one ``python -m worker`` with the shipped checkpoint (or VST_CHECKPOINT) and
-the API under uvicorn, then times ``POST /stylize`` -> polling ``GET /jobs/{id}`` -> ``GET /result``.
+the API under uvicorn, then times ``POST /stylize`` -> ``GET /jobs/{id}?wait=30`` (or, with ``--client poll``,
+``GET /jobs/{id}`` every 10 ms) -> ``GET /result``.
 The model alone is timed in this process with the same images, checkpoint and thread count.
-Prints one JSON object. Usage: ``python bench/service_latency.py [--runs 5] [--max-side 512]``.
+Prints one JSON object. Usage: ``python bench/service_latency.py [--runs 5] [--max-side 512] [--client wait|poll]``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def _one_job(client: httpx.Client, content: bytes, max_side: int) -> dict[str, float]:
+def _one_job(client: httpx.Client, content: bytes, max_side: int, wait: bool) -> dict[str, float]:
     started = time.perf_counter()
     response = client.post(
         "/stylize",
@@ -51,10 +52,12 @@ def _one_job(client: httpx.Client, content: bytes, max_side: int) -> dict[str, f
     job_id = response.json()["id"]
     submitted = time.perf_counter()
     while True:
-        view = client.get(f"/jobs/{job_id}").json()
+        # wait: the API answers when the job ends; poll: the way a client without it must ask, every 10 ms.
+        view = client.get(f"/jobs/{job_id}", params={"wait": 30} if wait else None).json()
         if view["status"] in ("finished", "failed", "canceled"):
             break
-        time.sleep(0.01)
+        if not wait:
+            time.sleep(0.01)
     if view["status"] != "finished":
         raise RuntimeError(f"job ended {view['status']}: {view.get('error')}")
     image = client.get(view["result_urls"][0])
@@ -104,6 +107,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-side", type=int, default=512)
+    parser.add_argument(
+        "--client",
+        choices=["wait", "poll"],
+        default="wait",
+        help="wait: GET /jobs/{id}?wait=30, answered when the job ends; poll: GET /jobs/{id} every 10 ms",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder, LocalRedis(Path(folder)) as redis_url:
@@ -131,12 +140,13 @@ def main() -> int:
                 _wait(ready, 600, "the service to be ready")
                 content = CONTENT.read_bytes()
                 alone = ModelAlone(args.max_side)
-                cold = _one_job(client, content, args.max_side)  # first job: style code not cached yet
+                wait = args.client == "wait"
+                cold = _one_job(client, content, args.max_side, wait)  # first job: style code not cached yet
                 encode_s = [alone.encode() for _ in range(3)]
                 # API job and direct model call alternate, so that both see the same load on the machine.
                 warm, direct = [], []
                 for _ in range(args.runs):
-                    warm.append(_one_job(client, content, args.max_side))
+                    warm.append(_one_job(client, content, args.max_side, wait))
                     direct.append(alone.stylize())
         finally:
             api.terminate()
@@ -155,6 +165,7 @@ def main() -> int:
         "device": alone.device,
         "checkpoint": os.environ.get("VST_CHECKPOINT", "shipped (checkpoints/vst-default.safetensors)"),
         "runs": args.runs,
+        "client": args.client,
         "api_first_job_end_to_end_s": round(cold["end_to_end_s"], 4),
         "api_end_to_end_median_s": median("end_to_end_s"),
         "api_submit_median_s": median("submit_s"),

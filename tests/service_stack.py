@@ -164,12 +164,12 @@ class Stack:
 
 
 def wait_for_job(client: httpx.Client, job_id: str, timeout_s: float = 120) -> dict[str, Any]:
-    """Poll ``GET /jobs/{id}`` until the job is finished, failed or canceled; returns its last view."""
+    """``GET /jobs/{id}?wait=`` until the job is finished, failed or canceled; returns its last view."""
     view: dict[str, Any] = {}
 
     def done() -> bool:
         nonlocal view
-        response = client.get(f"/jobs/{job_id}")
+        response = client.get(f"/jobs/{job_id}", params={"wait": 10})  # the API answers when the job ends
         assert response.status_code == 200, response.text
         view = response.json()
         return view["status"] in ("finished", "failed", "canceled")

@@ -20,7 +20,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from app.protocol import WorkerInfo, worker_ready_key
+from app.protocol import WorkerInfo, job_ended_channel, worker_ready_key
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,15 @@ class StyleWorker(SimpleWorker):
             super().execute_job(job, queue)
         finally:
             self.running_job = None
+            self.announce_end(job)
+
+    def announce_end(self, job: Job) -> None:
+        """Wake the API's requests waiting on this job (``GET /jobs/{id}?wait=``). RQ has stored the job's final
+        state by now, so what they read next is the end; a retried job reads as queued and they wait on."""
+        try:
+            self.connection.publish(job_ended_channel(job.id), b"1")
+        except Exception as exc:  # noqa: BLE001 - the waiters re-read the job every second anyway
+            logger.warning("could not announce the end of job %s: %s", job.id, exc)
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: warm shutdown. The current job finishes; no new job is taken."""

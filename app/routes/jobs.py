@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import JobStoreDep, SettingsDep, StyleRegistryDep
+from app.deps import JobStoreDep, JobWaiterDep, SettingsDep, StyleRegistryDep
 from app.errors import Unprocessable, error_responses
 from app.images import MIN_CONTENT_SIDE, ValidImage, read_upload, validate_image
 from app.jobs import JobStore
@@ -17,6 +17,7 @@ from app.schemas import JobView, StylizeOptions
 from app.security import CallerDep
 from app.settings import ApiSettings
 from app.styles import STYLE_MAX_SIDE, StyleRegistry
+from app.waiting import MAX_WAIT_S
 
 router = APIRouter(tags=["jobs"])
 
@@ -219,8 +220,22 @@ async def interpolate(
 @router.get(
     "/jobs/{job_id}", summary="A job's status, progress, timings and result URLs", responses=error_responses(404)
 )
-async def get_job(job_id: str, jobs: JobStoreDep, caller: CallerDep) -> JobView:
-    return await run_in_threadpool(jobs.view, job_id, caller.owner)
+async def get_job(
+    job_id: str,
+    jobs: JobStoreDep,
+    waiter: JobWaiterDep,
+    caller: CallerDep,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_S,
+            description="Seconds to wait for the job to end (finished, failed or canceled) before answering; "
+            "0 answers at once. A client that waits needs no polling loop and hears of the end at once.",
+        ),
+    ] = 0,
+) -> JobView:
+    return await waiter.view_when_ended(job_id, wait, lambda: jobs.view(job_id, caller.owner))
 
 
 @router.get(

@@ -60,17 +60,20 @@ def prepare_contents(folder: Path, side: int) -> Path:
     return folder
 
 
-def service_overhead(runs: int, out: Path) -> dict[str, Any]:
+def service_overhead(runs: int, out: Path, client: str = "wait") -> dict[str, Any]:
     """bench/service_latency.py's JSON, plus the overhead relative to the model alone."""
     script = HERE.parent / "service_latency.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--runs", str(runs)], check=True, capture_output=True, text=True
+        [sys.executable, str(script), "--runs", str(runs), "--client", client],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     result: dict[str, Any] = json.loads(done.stdout)
     model_alone = float(result["model_alone_stylize_median_s"])
     # service_latency.py pairs each API job with a direct model call; overhead = median of the differences.
     result["overhead_percent_of_model_alone"] = round(100 * float(result["overhead_median_s"]) / model_alone, 1)
-    result["command"] = f"python bench/service_latency.py --runs {runs}"
+    result["command"] = f"python bench/service_latency.py --runs {runs} --client {client}"
     result["load_average"] = benchlib.load_average()
     benchlib.write_json(out / "service_latency.json", result)
     return result

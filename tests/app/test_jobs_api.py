@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 from PIL import Image
+from redis.client import PubSub
 
+from app.protocol import KEY_PREFIX
 from tests.app.sample_images import png
 from tests.service_stack import Stack, wait_for_job
 
@@ -213,3 +219,62 @@ def test_the_exif_orientation_of_the_upload_is_applied(client: httpx.Client) -> 
     assert view["status"] == "finished", view
     # Stored 60x20 with "rotate 90 degrees": the photo as shown is 20x60, and so is the result.
     assert _image(client, view["result_urls"][0])[0].size == (20, 60)
+
+
+@contextmanager
+def _ended_announcements(stack: Stack) -> Iterator[PubSub]:
+    """Every job-ended announcement on this Redis, from now on."""
+    with stack.redis() as redis, redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+        pubsub.psubscribe(f"{KEY_PREFIX}:job:*:ended")
+        yield pubsub
+
+
+def _announced(pubsub: PubSub, job_id: str, timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1.0)
+        if message is not None and message["channel"].decode() == f"{KEY_PREFIX}:job:{job_id}:ended":
+            return True
+    return False
+
+
+def test_wait_answers_once_the_job_has_ended_and_the_worker_announces_it(
+    client: httpx.Client, service_stack: Stack
+) -> None:
+    with _ended_announcements(service_stack) as announcements:
+        response = client.post(
+            "/stylize", files={"content": ("p.png", png(48, 32))}, data={"style_id": STYLE_A, "max_side": "32"}
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        view = client.get(f"/jobs/{job_id}", params={"wait": 30})  # one request, no polling loop
+        assert view.status_code == 200, view.text
+        assert view.json()["status"] == "finished", view.json()
+        assert view.json()["result_urls"] == [f"/jobs/{job_id}/result?index=0"]
+        assert _announced(announcements, job_id)
+
+
+def test_wait_on_a_queued_job_answers_queued_and_a_cancel_wakes_a_waiting_request(own_stack: Stack) -> None:
+    _, base_url = own_stack.start_api("vst-tests-wait-no-worker")  # no worker: its jobs stay queued
+    with httpx.Client(base_url=base_url, timeout=60) as client, _ended_announcements(own_stack) as announcements:
+        job_id = client.post("/stylize", files={"content": ("p.png", png())}, data={"style_id": STYLE_A}).json()["id"]
+        short = client.get(f"/jobs/{job_id}", params={"wait": 0.3})
+        assert short.status_code == 200 and short.json()["status"] == "queued"
+
+        answers: list[dict[str, object]] = []
+        waiting = threading.Thread(
+            target=lambda: answers.append(client.get(f"/jobs/{job_id}", params={"wait": 30}).json()), daemon=True
+        )
+        waiting.start()
+        time.sleep(0.5)  # let the request subscribe; it would also see the cancel by re-reading the job
+        assert client.delete(f"/jobs/{job_id}").json()["status"] == "canceled"
+        waiting.join(timeout=40)
+        assert answers and answers[0]["status"] == "canceled", answers
+        assert _announced(announcements, job_id)  # the API announces the queued job's end itself
+
+
+def test_wait_is_bounded_and_an_unknown_job_is_404_at_once(client: httpx.Client) -> None:
+    assert client.get(f"/jobs/{'0' * 32}", params={"wait": 30}).status_code == 404
+    for bad in ("-1", "31", "soon"):
+        response = client.get(f"/jobs/{'0' * 32}", params={"wait": bad})
+        assert response.status_code == 422, (bad, response.text)
