@@ -18,15 +18,18 @@ DATA_MODES = ("auto", "memory", "stream")
 class LossWeights:
     """Weights of the normalised loss terms. Every one is a training flag and is saved in the checkpoint.
 
-    The defaults are the shipped checkpoint's final weights (docs/training.md tells how they were found).
+    The defaults are the shipped checkpoint's final weights (docs/training.md tells how they were found), except
+    ``tone``, which came later: the shipped run had no tone term (weight 0).
     """
 
     content: float = 2.0
     style: float = 1.0
     mean_std: float = 3.0
     color: float = 5.0
-    # Off by default: the shipped CPU-trained network keeps its photos' light and dark without it.
-    tone: float = 0.0
+    # On by default since sitting 10: without it the seed decided, within the first 100 steps, whether a network
+    # kept its photos' light and dark or painted their negatives (the hed-vgg16 content loss scores a photo with
+    # its luma inverted below a 2 px blur of it; docs/training.md).
+    tone: float = 1.0
     triplet: float = 0.02
     triplet_margin: float = 0.0
     kl: float = 0.002
@@ -213,7 +216,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=w.tone,
         help="1 - the correlation of the output's local light and dark with the photo's: keeps a network from "
-        "painting negatives, which the relu4_1 content loss barely sees (0: off; logged either way)",
+        "painting negatives, which the relu4_1 content loss barely sees (0: off, as the shipped run was; logged either way)",
     )
     parser.add_argument("--triplet-weight", type=float, default=w.triplet)
     parser.add_argument("--triplet-margin", type=float, default=w.triplet_margin)

@@ -21,7 +21,7 @@ def test_an_unknown_arm_stops_the_recipe_before_anything_trains(tmp_path: Path) 
     )
     assert done.returncode == 2
     assert "unknown arm nonsense" in done.stderr
-    assert "base-fp32" in done.stderr and "base-tone" in done.stderr  # the message lists the arms there are
+    assert "base-fp32" in done.stderr and "base-notone" in done.stderr  # the message lists the arms there are
     assert not list((tmp_path / "work").iterdir())  # nothing was trained
 
 
@@ -44,15 +44,15 @@ def test_arm_names_give_seeds_baselines_and_flags() -> None:
     seeds = _helpers("arm_seed base", "arm_seed base.s2", "arm_seed ours-mean75.s1")
     assert seeds == ["7", "2", "1"]  # SEED unless the name says .sN
     baselines = _helpers(
-        "arm_baseline ours", "arm_baseline ours-mean75.s1", "arm_baseline base.s1", "arm_baseline base-tone"
+        "arm_baseline ours", "arm_baseline ours-mean75.s1", "arm_baseline base.s1", "arm_baseline base-notone"
     )
     assert baselines == ["base", "base.s1", "", ""]  # every base* arm is a baseline, scored against nothing
-    base, fp32, tone, mean75 = _helpers(
-        "arm_flags base", "arm_flags base-fp32.s1", "arm_flags base-tone", "arm_flags ours-mean75"
+    base, fp32, notone, mean75 = _helpers(
+        "arm_flags base", "arm_flags base-fp32.s1", "arm_flags base-notone", "arm_flags ours-mean75"
     )
     assert "--kl-weight 0" in base and "--precision" not in base and "--tone-weight" not in base
     assert fp32 == f"{base} --precision fp32"
-    assert tone == f"{base} --tone-weight 1"
+    assert notone == f"{base} --tone-weight 0"  # the tone term is on by default; this arm turns it off
     assert "--kl-weight 0.0005" in mean75 and "--mean-code-share 0.75" in mean75 and "--decoder-noise" in mean75
 
 

@@ -140,7 +140,7 @@ def test_the_tone_term_is_logged_at_weight_zero_and_trains_when_weighted() -> No
     model = tiny_model()
     contents, styles = torch.rand(4, 3, 32, 32), torch.rand(2, 3, 32, 32)
     norms = estimate_norms(model, contents, torch.cat([styles, styles]))
-    off = LossWeights(content=0.0, style=0.0, mean_std=0.0, color=0.0, triplet=0.0, kl=0.0, diversity=0.0)
+    off = LossWeights(content=0.0, style=0.0, mean_std=0.0, color=0.0, tone=0.0, triplet=0.0, kl=0.0, diversity=0.0)
     loss, terms, outputs = compute_losses(model, contents, styles, off, norms, 0)
     assert terms["tone"] == pytest.approx(float(VF.tone_loss(outputs.detach(), contents)))
     assert 0.0 <= terms["tone"] <= 2.0
@@ -162,7 +162,15 @@ def test_the_diversity_term_costs_a_second_draw_and_reaches_sigma() -> None:
     off = compute_losses(model, contents, styles, LossWeights(diversity=0.0), norms, 0)[1]
     assert off["diversity"] == 0.0
     only_diversity = LossWeights(
-        content=0.0, style=0.0, mean_std=0.0, color=0.0, triplet=0.0, kl=0.0, diversity=1.0, diversity_target=0.5
+        content=0.0,
+        style=0.0,
+        mean_std=0.0,
+        color=0.0,
+        tone=0.0,
+        triplet=0.0,
+        kl=0.0,
+        diversity=1.0,
+        diversity_target=0.5,
     )
     loss, terms, _ = compute_losses(model, contents, styles, only_diversity, norms, 0)
     assert 0.0 < terms["diversity"] <= 0.5  # a random tiny model's samples differ by less than half the range
@@ -254,6 +262,7 @@ def test_with_decoder_noise_the_hinge_trains_the_noise_strengths_not_sigma() -> 
         style=0.0,
         mean_std=0.0,
         color=0.0,
+        tone=0.0,
         triplet=0.0,
         kl=0.0,
         diversity=1.0,

@@ -20,7 +20,8 @@ case "${1:-}" in
 esac
 
 common=(--out "$out" --save-every 25 --snapshot-every 250 --sample-every 250 --log-every 10
-  --content-sizes "128,176" --style-sizes "128,224" --kl-warmup 1000 --triplet-weight "$triplet")
+  --content-sizes "128,176" --style-sizes "128,224" --kl-warmup 1000 --triplet-weight "$triplet"
+  --tone-weight 0)  # the tone term came after these runs (sitting 10); it is on by default now
 
 leg() {  # leg STEPS CONTENT MEAN_STD COLOUR KL DIVERSITY [STYLE_COLOUR_JITTER]
   local resume=()
