@@ -216,7 +216,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=w.tone,
         help="1 - the correlation of the output's local light and dark with the photo's: keeps a network from "
-        "painting negatives, which the relu4_1 content loss barely sees (0: off, as the shipped run was; logged either way)",
+        "painting negatives, which the relu4_1 content loss barely sees (0: off, as in the shipped run; logged "
+        "either way)",
     )
     parser.add_argument("--triplet-weight", type=float, default=w.triplet)
     parser.add_argument("--triplet-margin", type=float, default=w.triplet_margin)
