@@ -1,13 +1,17 @@
 """``vst evaluate``: score a checkpoint and its baselines on content/style folders.
 
 Every method is scored by the checkpoint's own frozen VGG trunk (the loss network it was trained with),
-so the numbers are comparable across methods. Writes ``eval.json``, ``eval.md`` (the table) and
+so the numbers are comparable across methods. The trunk's layer scales (each layer divided by its mean
+activation, calibrated on the first training batch, so they depend on the run's seed) are taken from one
+reference checkpoint, the shipped one by default, so that evaluations of different runs share one scale
+too. Writes ``eval.json``, ``eval.md`` (the table) and
 ``contact_sheet.png`` into ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import statistics
@@ -19,7 +23,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from model.checkpoint import load_checkpoint
+from model.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
 from model.inference import StyleCode, Stylizer, fit_within, image_to_tensor
 from model.networks import VariationalStyleTransfer, VGGTrunk
 from training import metrics
@@ -104,6 +108,36 @@ def score(trunk: VGGTrunk, output: torch.Tensor, content: Reference, style: Refe
     return score_and_features(trunk, output, content, style)[0]
 
 
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    """The same parameters: the same loss network, whatever its layer scales."""
+    ours, theirs = a.state_dict(), b.state_dict()
+    return ours.keys() == theirs.keys() and all(
+        ours[k].shape == theirs[k].shape and torch.equal(ours[k].float(), theirs[k].float()) for k in ours
+    )
+
+
+def scoring_trunk(model: VariationalStyleTransfer, reference: Path | None) -> tuple[VGGTrunk, str]:
+    """A copy of ``model``'s loss network with the layer scales of ``reference`` (default: the shipped
+    checkpoint), and where its scales came from.
+
+    Each run calibrates its layer scales on its first batch, so two seeds give scales a few percent apart
+    (relu4_1: 4.56 for seed 0, 4.41 for seed 1), and with them every content and Gram loss: scored with each
+    checkpoint's own scales, the same images would get different numbers in different evaluations. A reference
+    with another loss network (or none on disk) leaves the model's own scales; the source says so.
+    """
+    trunk = copy.deepcopy(model.style_encoder.trunk)  # the model's own keeps the scales its style codes need
+    path = reference if reference is not None else DEFAULT_CHECKPOINT
+    if reference is None and not path.exists():
+        return trunk, "the evaluated checkpoint (no shipped checkpoint found)"
+    reference_trunk = load_checkpoint(path, torch.device("cpu"))[0].style_encoder.trunk
+    if not same_weights(reference_trunk, model.style_encoder.trunk):
+        if reference is not None:
+            raise ValueError(f"{path} was trained with another loss network than the evaluated checkpoint")
+        return trunk, "the evaluated checkpoint (the shipped one has another loss network)"
+    trunk.layer_scales.copy_(reference_trunk.layer_scales.to(trunk.layer_scales.device))
+    return trunk, str(path)
+
+
 def trunk_device(trunk: VGGTrunk) -> torch.device:
     return next(trunk.parameters()).device
 
@@ -129,7 +163,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     baseline_provenance: dict[str, Any] = {}
     if args.baseline_checkpoint is not None:
         baseline_model, baseline_provenance = load_checkpoint(args.baseline_checkpoint, device)
-    trunk = model.style_encoder.trunk
+    trunk, scales_from = scoring_trunk(model, args.score_scales_from)
     ours, baseline = Stylizer(model, device=device), Stylizer(baseline_model, device=device)
     norms = provenance.get("loss_norms", {})
 
@@ -229,6 +263,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             "samples": args.samples,
             "variation": args.variation,
             "gatys_steps": args.gatys_steps,
+            "layer_scales": [round(float(v), 6) for v in trunk.layer_scales],
+            "layer_scales_from": scales_from,
         },
         "methods": {name: s.summary() for name, s in scores.items() if s.content},
         "diversity": {

@@ -341,6 +341,13 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a deterministic model trained without KL (scored at variation 0); default: the evaluated model at 0",
     )
+    parser.add_argument(
+        "--score-scales-from",
+        type=Path,
+        default=None,
+        help="checkpoint whose loss-network layer scales every score uses (default: the shipped one, so that "
+        "runs of different seeds are scored alike)",
+    )
     parser.add_argument("--content", type=Path, default=Path("data/eval/content"))
     parser.add_argument("--style", type=Path, default=Path("data/eval/style"))
     parser.add_argument("--contents", type=int, default=4, help="number of content images used")

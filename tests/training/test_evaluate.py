@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import statistics
@@ -10,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
+from model.checkpoint import save_checkpoint
+from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA
-from training.evaluate import evaluate, markdown_table
+from tests.tiny_model import TINY_CONFIG, write_tiny_checkpoint
+from training.evaluate import evaluate, markdown_table, scoring_trunk
 from training.options import add_evaluate_arguments
 
 
@@ -148,3 +153,29 @@ def test_evaluate_on_cuda_matches_the_cpu_or_refuses_in_one_line(
     for method in ("ours", "ours_sampled", "deterministic", "gatys"):
         for metric in ("content_loss", "style_loss", "edge_correlation", "tone_correlation", "color_distance"):
             assert math.isclose(on_gpu["methods"][method][metric], on_cpu["methods"][method][metric], rel_tol=2e-2)
+
+
+def _with_scales(scales: tuple[float, float, float, float]) -> VariationalStyleTransfer:
+    torch.manual_seed(0)  # the same seed: the same (tiny, random) loss network, other layer scales
+    config = dataclasses.replace(TINY_CONFIG, trunk=dataclasses.replace(TINY_CONFIG.trunk, layer_scales=scales))
+    return VariationalStyleTransfer(config).eval()
+
+
+def test_scores_take_the_layer_scales_of_one_reference_checkpoint(tmp_path: Path) -> None:
+    ours = _with_scales((1.0, 1.0, 1.0, 1.0))
+    reference = tmp_path / "reference.safetensors"
+    save_checkpoint(_with_scales((2.0, 3.0, 4.0, 5.0)), reference)
+    trunk, source = scoring_trunk(ours, reference)
+    assert source == str(reference)
+    assert trunk.layer_scales.tolist() == [2.0, 3.0, 4.0, 5.0]
+    assert ours.style_encoder.trunk.layer_scales.tolist() == [1.0, 1.0, 1.0, 1.0]  # its style codes are untouched
+    image = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        for scale, scored, own in zip((2, 3, 4, 5), trunk(image), ours.style_encoder.trunk(image), strict=True):
+            torch.testing.assert_close(scored * scale, own)
+
+    other = write_tiny_checkpoint(tmp_path / "other.safetensors", seed=1)  # another random loss network
+    with pytest.raises(ValueError, match="another loss network"):
+        scoring_trunk(ours, other)
+    # By default the shipped checkpoint is the reference; its hed-vgg16 is not this tiny network: own scales.
+    assert scoring_trunk(ours, None)[1].startswith("the evaluated checkpoint")
