@@ -582,6 +582,9 @@ def markdown_table(results: dict[str, Any]) -> str:
         f"2-style sweep: largest step {sweep['max_over_mean']:.2f}x the mean step "
         f"({sweep['max_over_path']:.3f} of the whole path).",
         f"Style encoding: {results['style_encoding_seconds']:.3f} s per style image.",
-        "",
     ]
-    return "\n".join(lines)
+    settings = results["settings"]
+    if "layer_scales" in settings:  # older eval.json files scored with the checkpoint's own
+        scales = ", ".join(f"{v:.3f}" for v in settings["layer_scales"])
+        lines.append(f"Loss-network layer scales ({scales}) from {settings['layer_scales_from']}.")
+    return "\n".join([*lines, ""])
