@@ -432,6 +432,7 @@ def service_section(
     overhead: dict[str, Any] | None,
     passive: dict[str, Any] | None,
     encodings: dict[str, Any] | None,
+    folder: Path,
 ) -> list[str]:
     lines = ["## 4. The service: API + queue overhead and a load test", ""]
     if overhead:
@@ -467,6 +468,7 @@ def service_section(
                 "nothing to encode and an input handed over without re-encoding.",
                 "",
             ]
+        lines += notes(folder, "service")
         if encodings:
             lines += [
                 f"Encoding the result (`{encodings['command']}`; {encodings['what']}):",
@@ -784,7 +786,7 @@ def main() -> int:
         + latency_section(latency, one_thread, passive)
         + speed_section(latency, levers, default)
         + verdict_section(latency, levers, passive, one_thread, load(args.bench, "contention.json"))
-        + service_section(load_test, overhead, passive_load, load(args.bench, "encode_formats.json"))
+        + service_section(load_test, overhead, passive_load, load(args.bench, "encode_formats.json"), args.bench)
         + quality_section(quality, args.bench)
         + gpu_section(gpu, smoke, args.bench)
         + commands_section()
