@@ -135,12 +135,26 @@ def test_metrics_csv_widens_when_a_resumed_run_logs_a_new_term(tmp_path: Path) -
     assert read_metrics(path, until=30)["step"] == [10.0, 20.0]  # a leg that was not shipped, left out
 
 
+# Every term off but the diversity hinge, whose target is half the range.
+ONLY_DIVERSITY = LossWeights(
+    content=0.0,
+    style=0.0,
+    mean_std=0.0,
+    color=0.0,
+    tone=0.0,
+    triplet=0.0,
+    kl=0.0,
+    diversity=1.0,
+    diversity_target=0.5,
+)
+
+
 def test_the_tone_term_is_logged_at_weight_zero_and_trains_when_weighted() -> None:
     torch.manual_seed(3)
     model = tiny_model()
     contents, styles = torch.rand(4, 3, 32, 32), torch.rand(2, 3, 32, 32)
     norms = estimate_norms(model, contents, torch.cat([styles, styles]))
-    off = LossWeights(content=0.0, style=0.0, mean_std=0.0, color=0.0, tone=0.0, triplet=0.0, kl=0.0, diversity=0.0)
+    off = dataclasses.replace(ONLY_DIVERSITY, diversity=0.0)  # every term off
     loss, terms, outputs = compute_losses(model, contents, styles, off, norms, 0)
     assert terms["tone"] == pytest.approx(float(VF.tone_loss(outputs.detach(), contents)))
     assert 0.0 <= terms["tone"] <= 2.0
@@ -161,17 +175,7 @@ def test_the_diversity_term_costs_a_second_draw_and_reaches_sigma() -> None:
     norms = estimate_norms(model, contents, torch.cat([styles, styles]))
     off = compute_losses(model, contents, styles, LossWeights(diversity=0.0), norms, 0)[1]
     assert off["diversity"] == 0.0
-    only_diversity = LossWeights(
-        content=0.0,
-        style=0.0,
-        mean_std=0.0,
-        color=0.0,
-        tone=0.0,
-        triplet=0.0,
-        kl=0.0,
-        diversity=1.0,
-        diversity_target=0.5,
-    )
+    only_diversity = ONLY_DIVERSITY
     loss, terms, _ = compute_losses(model, contents, styles, only_diversity, norms, 0)
     assert 0.0 < terms["diversity"] <= 0.5  # a random tiny model's samples differ by less than half the range
     assert loss.item() == pytest.approx(terms["diversity"])
@@ -257,18 +261,8 @@ def test_with_decoder_noise_the_hinge_trains_the_noise_strengths_not_sigma() -> 
     model = VariationalStyleTransfer(dataclasses.replace(TINY_CONFIG, decoder_noise=True))
     contents, styles = torch.rand(4, 3, 32, 32), torch.rand(2, 3, 32, 32)
     norms = estimate_norms(model, contents, torch.cat([styles, styles]))
-    only_diversity = LossWeights(
-        content=0.0,
-        style=0.0,
-        mean_std=0.0,
-        color=0.0,
-        tone=0.0,
-        triplet=0.0,
-        kl=0.0,
-        diversity=1.0,
-        diversity_target=0.5,
-        mean_code_share=1.0,  # every code at mu: the first outputs get no noise maps either
-    )
+    # Every code at mu: the first outputs get no noise maps either.
+    only_diversity = dataclasses.replace(ONLY_DIVERSITY, mean_code_share=1.0)
     loss, terms, _ = compute_losses(model, contents, styles, only_diversity, norms, 0)
     assert terms["diversity"] == pytest.approx(0.5)  # zero strengths: the two draws are the same image
     loss.backward()
