@@ -34,7 +34,7 @@ from app.protocol import (
     job_ended_channel,
     result_key,
 )
-from app.schemas import JobStatus, JobView, Timings
+from app.schemas import ENDED_STATUSES, JobStatus, JobView, Timings
 from app.settings import ApiSettings
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -202,7 +202,7 @@ class JobStore:
             progress=self._progress(job, status),
             created_at=_iso(job.enqueued_at or job.created_at),
             started_at=_iso(job.started_at) if status != "queued" else None,
-            ended_at=_iso(job.ended_at) if status in ("finished", "failed", "canceled") else None,
+            ended_at=_iso(job.ended_at) if status in ENDED_STATUSES else None,
             error=error,
             cancel_requested=bool(self.redis.exists(cancel_key(job.id))),
         )

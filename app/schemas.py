@@ -10,6 +10,8 @@ from app.errors import ErrorDetail
 from app.protocol import ImageFormat
 
 JobStatus = Literal["queued", "started", "finished", "failed", "canceled"]
+# The statuses a job does not leave: it has an end time, and a waiting GET /jobs/{id}?wait= answers.
+ENDED_STATUSES: frozenset[JobStatus] = frozenset({"finished", "failed", "canceled"})
 
 
 class StylizeOptions(BaseModel):

@@ -19,12 +19,11 @@ from redis.asyncio import Redis as AsyncRedis
 from starlette.concurrency import run_in_threadpool
 
 from app.protocol import job_ended_channel
-from app.schemas import JobView
+from app.schemas import ENDED_STATUSES, JobView
 
 # The longest wait a request may ask for: below common proxy read timeouts (60 s).
 MAX_WAIT_S = 30.0
 RECHECK_S = 1.0
-ENDED = frozenset({"finished", "failed", "canceled"})
 
 
 class JobWaiter:
@@ -33,14 +32,14 @@ class JobWaiter:
 
     async def view_when_ended(self, job_id: str, wait_s: float, view: Callable[[], JobView]) -> JobView:
         """``view()`` as soon as the job has ended, or after ``wait_s`` seconds, whichever comes first."""
-        current = await run_in_threadpool(view)  # an unknown job is a 404 at once, before any subscription
-        if wait_s <= 0 or current.status in ENDED:
-            return current
+        if wait_s <= 0:
+            return await run_in_threadpool(view)
         deadline = time.monotonic() + wait_s
         async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
             await pubsub.subscribe(job_ended_channel(job_id))
-            current = await run_in_threadpool(view)  # subscribed: an end from here on is heard
-            while current.status not in ENDED and (left := deadline - time.monotonic()) > 0:
+            # Read only once subscribed: an end from here on is heard. An unknown job is a 404 here, at once.
+            current = await run_in_threadpool(view)
+            while current.status not in ENDED_STATUSES and (left := deadline - time.monotonic()) > 0:
                 await pubsub.get_message(timeout=min(left, RECHECK_S))
                 current = await run_in_threadpool(view)
         return current

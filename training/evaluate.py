@@ -109,10 +109,11 @@ def score(trunk: VGGTrunk, output: torch.Tensor, content: Reference, style: Refe
 
 
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    """The same parameters: the same loss network, whatever its layer scales."""
+    """The same parameters: the same loss network, whatever its layer scales (a buffer outside the state dict).
+    Compared on the CPU, since the evaluated model may sit on a GPU and the reference is loaded on the CPU."""
     ours, theirs = a.state_dict(), b.state_dict()
     return ours.keys() == theirs.keys() and all(
-        ours[k].shape == theirs[k].shape and torch.equal(ours[k].float(), theirs[k].float()) for k in ours
+        ours[k].shape == theirs[k].shape and torch.equal(ours[k].float().cpu(), theirs[k].float().cpu()) for k in ours
     )
 
 

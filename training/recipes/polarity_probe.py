@@ -1,10 +1,10 @@
 """How much the content loss sees of a photo's light and dark: its value for edited copies of each held-out photo.
 
 ``python training/recipes/polarity_probe.py [CHECKPOINT]`` (default: the shipped one) scores, with the
-checkpoint's own loss network as `vst evaluate` does (relu4_1, 12 held-out photos at 256 px), the photo's
-negative, its luma alone inverted, a blur and a grey copy, next to the network's own outputs for every third
-held-out painting. A negative that scores below the stylized outputs is a loss that cannot tell light from dark
-(docs/training.md, sitting 10).
+checkpoint's own loss network on the shipped file's layer scales as `vst evaluate` does (relu4_1, 12
+held-out photos at 256 px), the photo's negative, its luma alone inverted, a blur and a grey copy, next to the
+network's own outputs for every third held-out painting. A negative that scores below the stylized outputs is
+a loss that cannot tell light from dark (docs/training.md, sitting 10).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from model.checkpoint import load_checkpoint
 from model.inference import Stylizer, image_to_tensor
 from training import metrics
 from training.data import list_images
-from training.evaluate import Reference, load_image
+from training.evaluate import Reference, load_image, scoring_trunk
 
 EVAL = Path(__file__).resolve().parents[2] / "data" / "eval"
 # ITU-R BT.601 luma; the chroma is what is left of RGB once the luma is taken out.
@@ -45,7 +45,7 @@ def probe(checkpoint: Path | None, side: int = 256) -> list[str]:
     cpu = torch.device("cpu")
     model = load_checkpoint(checkpoint, cpu)[0]
     stylizer = Stylizer(model, device=cpu)
-    trunk = model.style_encoder.trunk
+    trunk = scoring_trunk(model, None)[0]  # the shipped file's layer scales, as `vst evaluate` scores
     photos = [load_image(p, side) for p in list_images(EVAL / "content")]
     references = [Reference.of(trunk, photo) for photo in photos]
     losses: dict[str, list[float]] = {}
