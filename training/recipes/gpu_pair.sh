@@ -20,7 +20,9 @@
 # STEPS (fix the step count, no timing), EVAL (1: score each arm against the baseline of its seed on the GPU,
 # `vst evaluate --device cuda` on the 180 pairs, into evals.tgz; 0: leave it to the CPU at home), EVAL_S
 # (seconds kept back per evaluation; one took 40 s on the H100), TRAIN_ARGS (more `vst train` flags for every arm,
-# e.g. "--precision fp32"; it comes after the shared flags and before the arm's own, and the last one given wins).
+# e.g. "--precision fp32"; it comes after the shared flags and before the arm's own, and the last one given wins),
+# INIT_FROM (a snapshot every arm branches from with --init-from, each with a fresh Adam, instead of step 0: a
+# branched pair shares its first steps, so what differs between the arms is only the branch; sitting 11).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 results=${1:?usage: $0 RESULTS_DIR BUDGET_SECONDS}
@@ -41,6 +43,7 @@ loss_weights=()
 [ -n "${LOSS_WEIGHTS:-}" ] && loss_weights=(--loss-weights "$LOSS_WEIGHTS")
 shared=("${loss_weights[@]}" --batch "$BATCH" --num-workers "$WORKERS" --content-weight 2 --mean-std-weight 3 --color-weight 5
   --content-sizes "128,176" --style-sizes "128,224" --diversity-target 0.03 --style-color-jitter 0 --log-every 10)
+[ -n "${INIT_FROM:-}" ] && shared+=(--init-from "$INIT_FROM")
 read -ra extra <<< "${TRAIN_ARGS:-}"
 shared+=("${extra[@]}")
 read -ra arms <<< "${ARMS:-base ours}"
