@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     baseline = ours
     if args.baseline_checkpoint is not None:
         baseline = Stylizer(load_checkpoint(args.baseline_checkpoint)[0])
-    trunk = scoring_trunk(model, None)[0].eval()  # on the shipped file's layer scales, as vst evaluate scores
+    trunk = scoring_trunk(model, None)[0].eval()  # on the pinned scoring scales, as vst evaluate scores
     norms = provenance.get("loss_norms", {}) or {}
     peer = Peer(args.threads)
 

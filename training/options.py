@@ -345,8 +345,8 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "--score-scales-from",
         type=Path,
         default=None,
-        help="checkpoint whose loss-network layer scales every score uses (default: the shipped one, so that "
-        "runs of different seeds are scored alike)",
+        help="checkpoint whose loss-network layer scales every score uses (default: for hed-vgg16, the scales of "
+        "every table in docs/training.md, so that runs of different seeds are scored alike)",
     )
     parser.add_argument("--content", type=Path, default=Path("data/eval/content"))
     parser.add_argument("--style", type=Path, default=Path("data/eval/style"))

@@ -13,11 +13,18 @@ from typing import Any
 import pytest
 import torch
 
-from model.checkpoint import save_checkpoint
+from model.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
 from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA
 from tests.tiny_model import TINY_CONFIG, write_tiny_checkpoint
-from training.evaluate import evaluate, markdown_table, scoring_trunk
+from training.evaluate import (
+    HED_VGG16_FINGERPRINT,
+    HED_VGG16_SCORING_SCALES,
+    evaluate,
+    markdown_table,
+    scoring_trunk,
+    trunk_fingerprint,
+)
 from training.options import add_evaluate_arguments
 
 
@@ -177,5 +184,18 @@ def test_scores_take_the_layer_scales_of_one_reference_checkpoint(tmp_path: Path
     other = write_tiny_checkpoint(tmp_path / "other.safetensors", seed=1)  # another random loss network
     with pytest.raises(ValueError, match="another loss network"):
         scoring_trunk(ours, other)
-    # By default the shipped checkpoint is the reference; its hed-vgg16 is not this tiny network: own scales.
-    assert scoring_trunk(ours, None)[1].startswith("the evaluated checkpoint")
+    # By default hed-vgg16's pinned scales are the reference; this tiny network is not hed-vgg16: its own scales.
+    trunk, source = scoring_trunk(ours, None)
+    assert source.startswith("the evaluated checkpoint")
+    assert trunk.layer_scales.tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_a_hed_vgg16_network_of_any_seed_is_scored_on_the_pinned_scales() -> None:
+    shipped, _ = load_checkpoint(DEFAULT_CHECKPOINT)
+    assert trunk_fingerprint(shipped.style_encoder.trunk) == HED_VGG16_FINGERPRINT
+    # Another seed calibrates other scales (seed 1: relu4_1 4.41); the score must not follow them.
+    shipped.style_encoder.trunk.layer_scales.copy_(torch.tensor([14.0, 13.0, 8.0, 4.41]))
+    trunk, source = scoring_trunk(shipped, None)
+    assert "pinned" in source
+    assert trunk.layer_scales.tolist() == pytest.approx(HED_VGG16_SCORING_SCALES)
+    assert shipped.style_encoder.trunk.layer_scales.tolist() == pytest.approx([14.0, 13.0, 8.0, 4.41])

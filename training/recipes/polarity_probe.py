@@ -1,7 +1,7 @@
 """How much the content loss sees of a photo's light and dark: its value for edited copies of each held-out photo.
 
 ``python training/recipes/polarity_probe.py [CHECKPOINT]`` (default: the shipped one) scores, with the
-checkpoint's own loss network on the shipped file's layer scales as `vst evaluate` does (relu4_1, 12
+checkpoint's own loss network on the pinned scoring scales as `vst evaluate` does (relu4_1, 12
 held-out photos at 256 px), the photo's negative, its luma alone inverted, a blur and a grey copy, next to the
 network's own outputs for every third held-out painting. A negative that scores below the stylized outputs is
 a loss that cannot tell light from dark (docs/training.md, sitting 10).
@@ -45,7 +45,7 @@ def probe(checkpoint: Path | None, side: int = 256) -> list[str]:
     cpu = torch.device("cpu")
     model = load_checkpoint(checkpoint, cpu)[0]
     stylizer = Stylizer(model, device=cpu)
-    trunk = scoring_trunk(model, None)[0]  # the shipped file's layer scales, as `vst evaluate` scores
+    trunk = scoring_trunk(model, None)[0]  # the pinned scoring scales, as `vst evaluate` scores
     photos = [load_image(p, side) for p in list_images(EVAL / "content")]
     references = [Reference.of(trunk, photo) for photo in photos]
     losses: dict[str, list[float]] = {}
