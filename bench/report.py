@@ -699,8 +699,8 @@ def commands_section() -> list[str]:
         "",
         "`bench/run_all.sh` runs them in this order. The numbers on this page are only as quiet as the machine "
         "was: re-run on an idle machine for clean wall-clock figures. Remarks that no JSON file records go in "
-        "docs/bench/notes/quality.md and gpu.md, which this page includes verbatim; do not edit the page itself "
-        "(a test checks that it is what the report writes).",
+        "docs/bench/notes/machine.md, quality.md and gpu.md, which this page includes verbatim; do not edit the "
+        "page itself (a test checks that it is what the report writes).",
         "",
     ]
 
@@ -783,6 +783,7 @@ def main() -> int:
     page = (
         summary
         + machine_section(sources)
+        + notes(args.bench, "machine")
         + latency_section(latency, one_thread, passive)
         + speed_section(latency, levers, default)
         + verdict_section(latency, levers, passive, one_thread, load(args.bench, "contention.json"))
