@@ -13,6 +13,9 @@ VGG_PLANS: dict[str, list[int | str]] = {
     "tiny": [8, "M", 8, "M", 16, "M", 16],
 }
 
+# The decoder's upsampling modes (ModelConfig.upsample).
+UPSAMPLE_MODES = ("nearest", "bilinear")
+
 # Index of the conv (0-based, counting convs only) whose ReLU output is relu{1,2,3,4}_1.
 VGG_TAPS: dict[str, list[int]] = {
     "vgg16": [0, 2, 4, 7],
@@ -52,6 +55,10 @@ class ModelConfig:
     film_hidden: int = 256
     # Per-layer spatial noise in the decoder, scaled by ``variation`` (off in checkpoints from before it).
     decoder_noise: bool = False
+    # How the decoder doubles its resolution before each upsampling conv. "nearest" followed by a 3x3 conv is
+    # a sub-pixel conv whose four output phases have their own kernels, and it leaves a periodic 2-4 px
+    # weave over flat areas; "bilinear" interpolates first, so neighbouring output pixels share their input.
+    upsample: str = "nearest"
     trunk: TrunkConfig = field(default_factory=TrunkConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,4 +72,7 @@ class ModelConfig:
         if trunk.arch not in VGG_PLANS:
             raise ValueError(f"unknown trunk architecture {trunk.arch!r}")
         fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(trunk=trunk, **fields)
+        config = cls(trunk=trunk, **fields)
+        if config.upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"unknown upsample mode {config.upsample!r}; expected one of {', '.join(UPSAMPLE_MODES)}")
+        return config

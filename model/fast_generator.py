@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.functional import EPS
+from model.functional import EPS, upsample2x
 from model.networks import ContentEncoder, Decoder, noise_injector
 
 CHANNELS_LAST = torch.channels_last
@@ -113,7 +113,12 @@ class FastGenerator:
         self.device = torch.device(device)
         self.encoder = [self._pack(layer) for layer in content_encoder.layers]
         self.residual = [self._pack_pair(block) for block in decoder.residual]
-        self.upsample = [self._pack_upsample(layer) for layer in decoder.upsample]
+        # Only nearest upsampling folds into a low-resolution conv; bilinear runs as interpolate + conv.
+        self.upsample_mode = decoder.upsample_mode
+        if self.upsample_mode == "nearest":
+            self.upsample = [self._pack_upsample(layer) for layer in decoder.upsample]
+        else:
+            self.upsample = [self._pack(layer) for layer in decoder.upsample]
         self.to_rgb = self._pack(decoder.to_rgb)
         strengths = decoder.noise_strength
         self.noise_strength = [self._tensor(p) for p in strengths] if strengths is not None else None
@@ -175,6 +180,11 @@ class FastGenerator:
         for conv_a, conv_b in self.residual:
             y = normalize(add_noise(self._conv(x, conv_a)), *next(params), relu=True)
             x = x + normalize(add_noise(self._conv(y, conv_b)), *next(params))
-        for weight, bias, _ in self.upsample:
-            x = normalize(add_noise(upsample_conv(x, weight, bias)), *next(params), relu=True)
+        for packed in self.upsample:
+            if self.upsample_mode == "nearest":
+                weight, bias, _ = packed
+                y = upsample_conv(x, weight, bias)
+            else:
+                y = self._conv(upsample2x(x, self.upsample_mode).contiguous(memory_format=CHANNELS_LAST), packed)
+            x = normalize(add_noise(y), *next(params), relu=True)
         return torch.sigmoid(self._conv(x, self.to_rgb))

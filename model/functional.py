@@ -53,6 +53,19 @@ def adaptive_instance_norm(
     return instance_norm(features, eps) * scale + shift
 
 
+def upsample2x(features: torch.Tensor, mode: str) -> torch.Tensor:
+    """Double the resolution: (B, C, H, W) -> (B, C, 2H, 2W), by "nearest" or "bilinear" interpolation.
+
+    Bilinear uses half-pixel centres (align_corners=False) and clamps at the borders: output pixel 2i is
+    0.25 x[i-1] + 0.75 x[i] and 2i + 1 is 0.75 x[i] + 0.25 x[i+1] along each axis.
+    """
+    if mode == "nearest":
+        return F.interpolate(features, scale_factor=2.0, mode="nearest")
+    if mode == "bilinear":
+        return F.interpolate(features, scale_factor=2.0, mode="bilinear", align_corners=False)
+    raise ValueError(f"unknown upsample mode {mode!r}")
+
+
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """G = F F^T / (C H W) with F the (C, HW) feature matrix. features: (B, C, H, W) -> (B, C, C)."""
     b, c, h, w = features.shape

@@ -72,6 +72,8 @@ def style_statistics(features: list[torch.Tensor]) -> torch.Tensor:
 
 
 INITIAL_LOGVAR = -6.0
+# Initial per-channel strength of the decoder's noise input (see Decoder.noise_strength).
+NOISE_STRENGTH_INIT = 1e-3
 
 
 class StyleEncoder(nn.Module):
@@ -190,6 +192,7 @@ class Decoder(nn.Module):
         )
         self.upsample = nn.ModuleList([_conv(c3, c2), _conv(c2, c1)])
         self.to_rgb = _conv(c1, 3)
+        self.upsample_mode = config.upsample
         self.norm_channels = [c3] * (2 * config.residual_blocks) + [c2, c1]
         self.film = nn.Sequential(
             nn.Linear(config.latent_dim, config.film_hidden),
@@ -202,11 +205,13 @@ class Decoder(nn.Module):
         self.film_linear = nn.Linear(config.latent_dim, 2 * sum(self.norm_channels))
         nn.init.zeros_(self.film_linear.weight)
         nn.init.zeros_(self.film_linear.bias)
-        # Where the sampling noise also enters: a noise map added after each conv, with per-channel
-        # strengths starting at zero. Variation through the style code alone can only turn whole feature
-        # channels up or down, and asking it for visible differences cost structure at every code.
+        # Where the sampling noise also enters: a noise map added after each conv, with small per-channel
+        # strengths. Variation through the style code alone can only turn whole feature channels up or down,
+        # and asking it for visible differences cost structure at every code. The strengths start small but
+        # not at zero: at zero two noise draws decode to bit-identical images, the diversity hinge's |a - b|
+        # then has a zero subgradient, and the strengths would never start to train.
         self.noise_strength = (
-            nn.ParameterList([nn.Parameter(torch.zeros(c)) for c in self.norm_channels])
+            nn.ParameterList([nn.Parameter(torch.full((c,), NOISE_STRENGTH_INIT)) for c in self.norm_channels])
             if config.decoder_noise
             else None
         )
@@ -261,7 +266,7 @@ class Decoder(nn.Module):
             scale, shift = next(params)
             x = x + VF.adaptive_instance_norm(add_noise(conv_b(y)), scale.to(x.dtype), shift.to(x.dtype))
         for conv in self.upsample:
-            x = nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")  # (B, C, 2h, 2w)
+            x = VF.upsample2x(x, self.upsample_mode)  # (B, C, 2h, 2w)
             scale, shift = next(params)
             x = torch.relu(VF.adaptive_instance_norm(add_noise(conv(x)), scale.to(x.dtype), shift.to(x.dtype)))
         return torch.sigmoid(self.to_rgb(x))

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.config import ModelConfig
+from model.config import UPSAMPLE_MODES, ModelConfig
 
 LOSS_NETWORKS = ("hed-vgg16", "vgg19", "tiny")
 # How training images are held (training.pipeline.resolve_data_mode).
@@ -243,6 +243,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--widths", default=",".join(map(str, ModelConfig.widths)), help="content/decoder widths")
     parser.add_argument("--residual-blocks", type=int, default=ModelConfig.residual_blocks)
     parser.add_argument(
+        "--upsample",
+        choices=UPSAMPLE_MODES,
+        default=ModelConfig.upsample,
+        help="how the decoder doubles its resolution: nearest (fastest) or bilinear (no periodic weave over "
+        "flat areas) (default: %(default)s)",
+    )
+    parser.add_argument(
         "--noise-lr-scale",
         type=float,
         default=d.noise_lr_scale,
@@ -329,6 +336,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
             "widths": widths,
             "residual_blocks": args.residual_blocks,
             "decoder_noise": args.decoder_noise,
+            "upsample": args.upsample,
         },
     )
 

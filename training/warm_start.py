@@ -25,8 +25,8 @@ def warm_start(path: Path, decoder_noise: bool) -> WarmStart:
     """The model of a verified checkpoint in fp32, at the step it was saved, with the run's loss norms.
 
     Snapshots are fp16, so the weights are the fp16-rounded ones; the optimizer starts fresh. With
-    ``decoder_noise`` the decoder gains its noise input with zero strengths, so it starts out computing
-    exactly what the loaded model did.
+    ``decoder_noise`` the decoder gains its noise input with small strengths: at variation 0 it computes
+    exactly what the loaded model did, and with noise nearly so.
     """
     model, provenance = load_checkpoint(path)
     if "steps" not in provenance or "loss_norms" not in provenance:

@@ -20,6 +20,7 @@ from model.checkpoint import (
     save_checkpoint,
     tensors_digest,
 )
+from model.config import ModelConfig
 from tests.tiny_model import tiny_model, write_tiny_checkpoint
 
 
@@ -132,3 +133,13 @@ def test_shipped_checkpoint_is_self_describing_and_small() -> None:
     assert len(provenance["loss_network_sha256"]) == 64
     assert provenance["steps"] > 0
     assert model.config.trunk.arch == "vgg16"
+
+
+def test_the_upsample_mode_travels_in_the_config_and_old_configs_mean_nearest() -> None:
+    config = ModelConfig(upsample="bilinear")
+    assert ModelConfig.from_dict(config.to_dict()).upsample == "bilinear"
+    old = config.to_dict()
+    del old["upsample"]
+    assert ModelConfig.from_dict(old).upsample == "nearest"
+    with pytest.raises(ValueError, match="unknown upsample mode"):
+        ModelConfig.from_dict(config.to_dict() | {"upsample": "bicubic"})

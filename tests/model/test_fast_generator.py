@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -79,11 +80,12 @@ def test_group_norm_gets_affine_parameters_in_the_input_dtype(monkeypatch: pytes
     torch.testing.assert_close(normalize(x, scale, shift).float(), expected, rtol=0.02, atol=0.05)
 
 
-@pytest.mark.parametrize("config_name", ["tiny", "full_width"])
+@pytest.mark.parametrize("config_name", ["tiny", "full_width", "full_width_bilinear"])
 @pytest.mark.parametrize("batch", [1, 2])
 def test_fp32_fast_generator_equals_the_modules(config_name: str, batch: int) -> None:
     torch.manual_seed(1)
-    model = tiny_model() if config_name == "tiny" else VariationalStyleTransfer(FULL_WIDTH_CONFIG).eval()
+    configs = {"full_width": FULL_WIDTH_CONFIG, "full_width_bilinear": replace(FULL_WIDTH_CONFIG, upsample="bilinear")}
+    model = tiny_model() if config_name == "tiny" else VariationalStyleTransfer(configs[config_name]).eval()
     image = torch.rand(batch, 3, 36, 44)
     code = torch.randn(batch, model.config.latent_dim)
     fast = FastGenerator(model.content_encoder, model.decoder, torch.float32)

@@ -234,3 +234,26 @@ def test_tone_loss_pulls_a_negative_back_towards_the_photo() -> None:
     assert output.grad is not None
     stepped = output.detach() - 0.05 * output.grad.sign()
     assert float(VF.tone_loss(stepped, photo)) < 2.0 - 1e-3
+
+
+def test_upsample2x_bilinear_against_its_formula() -> None:
+    x = torch.randn(2, 3, 5, 4, dtype=torch.float64)
+    got = VF.upsample2x(x, "bilinear")  # (2, 3, 10, 8)
+
+    def along(t: torch.Tensor, dim: int) -> torch.Tensor:
+        # Output 2i = 0.25 x[i-1] + 0.75 x[i], 2i+1 = 0.75 x[i] + 0.25 x[i+1], borders clamped.
+        n = t.shape[dim]
+        prev = t.index_select(dim, torch.tensor([max(i - 1, 0) for i in range(n)]))
+        nxt = t.index_select(dim, torch.tensor([min(i + 1, n - 1) for i in range(n)]))
+        even, odd = 0.25 * prev + 0.75 * t, 0.75 * t + 0.25 * nxt
+        return torch.stack([even, odd], dim=dim + 1).flatten(dim, dim + 1)
+
+    torch.testing.assert_close(got, along(along(x, 2), 3), rtol=0, atol=1e-12)
+
+
+def test_upsample2x_nearest_repeats_each_pixel() -> None:
+    x = torch.randn(1, 2, 3, 4)
+    expected = x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    torch.testing.assert_close(VF.upsample2x(x, "nearest"), expected, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="unknown upsample mode"):
+        VF.upsample2x(x, "bicubic")

@@ -87,7 +87,7 @@ def test_decoder_noise_maps_match_each_layer_and_scale_per_image() -> None:
         torch.testing.assert_close(scaled[1], 2.0 * plain[1])
 
 
-def test_decoder_noise_starts_silent_and_then_moves_the_output() -> None:
+def test_decoder_noise_starts_nearly_silent_but_not_tied_and_then_moves_the_output() -> None:
     torch.manual_seed(0)
     decoder = Decoder(_noisy_config()).eval()
     features, code = torch.rand(2, 8, 6, 6), torch.randn(2, TINY_CONFIG.latent_dim)
@@ -95,7 +95,10 @@ def test_decoder_noise_starts_silent_and_then_moves_the_output() -> None:
     maps = decoder.noise_maps(torch.ones(2), 6, 6, torch.Generator().manual_seed(1))
     with torch.no_grad():
         quiet = decoder(features, film)
-        torch.testing.assert_close(decoder(features, film, maps), quiet)  # zero strengths at the start
+        start = (decoder(features, film, maps) - quiet).abs()
+        # Small strengths at the start: nearly the quiet image, but two draws are not bit-identical, which
+        # would leave the diversity hinge without a gradient on any CPU.
+        assert 0 < float(start.mean()) < 2e-3
         assert decoder.noise_strength is not None
         for strength in decoder.noise_strength:
             strength.fill_(0.5)

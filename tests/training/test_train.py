@@ -264,10 +264,12 @@ def test_with_decoder_noise_the_hinge_trains_the_noise_strengths_not_sigma() -> 
     # Every code at mu: the first outputs get no noise maps either.
     only_diversity = dataclasses.replace(ONLY_DIVERSITY, mean_code_share=1.0)
     loss, terms, _ = compute_losses(model, contents, styles, only_diversity, norms, 0)
-    assert terms["diversity"] == pytest.approx(0.5)  # zero strengths: the two draws are the same image
+    # Small initial strengths: the draws differ a little, by far more than any CPU's rounding, so the hinge's
+    # |a - b| has a real subgradient from the first step (at zero strengths it had none but by rounding luck).
+    assert 0.45 < terms["diversity"] < 0.5 - 1e-5
     loss.backward()
     assert model.decoder.noise_strength is not None
-    assert sum(float(p.grad.abs().sum()) for p in model.decoder.noise_strength if p.grad is not None) > 0
+    assert sum(float(p.grad.abs().sum()) for p in model.decoder.noise_strength if p.grad is not None) > 1e-4
     head = model.style_encoder.mlp[-1]
     assert isinstance(head, torch.nn.Linear) and head.weight.grad is not None
     assert head.weight.grad[TINY_CONFIG.latent_dim :].abs().sum() == 0
@@ -285,15 +287,18 @@ def test_init_from_continues_an_exported_model_at_its_step(tmp_path: Path) -> No
     model, provenance = load_checkpoint(model_path)
     assert provenance["steps"] == 6 and model.config.decoder_noise
     assert provenance["init_from"]["path"] == str(source) and provenance["init_from"]["step"] == 4
-    # The branch starts as the source model: zero noise strengths, the same weights (fp16-rounded).
+    # The branch starts as the source model: the same weights (fp16-rounded), so the same images at
+    # variation 0, and small noise strengths, so nearly the same with noise.
     started = warm_start(source, decoder_noise=True).model
     original, _ = load_checkpoint(source)
     image, code = torch.rand(1, 3, 16, 16), torch.randn(1, TINY_CONFIG.latent_dim)
     maps = started.decoder.noise_maps(torch.ones(1), 4, 4)
     with torch.no_grad():
         features = started.content_encoder(image)
-        got = started.decoder(features, started.decoder.film_parameters(code), maps)
-        torch.testing.assert_close(got, original(image, code))
+        film = started.decoder.film_parameters(code)
+        expected = original(image, code)
+        torch.testing.assert_close(started.decoder(features, film), expected)
+        assert float((started.decoder(features, film, maps) - expected).abs().mean()) < 5e-3
 
 
 def test_init_from_refuses_a_checkpoint_without_a_step(tmp_path: Path) -> None:
