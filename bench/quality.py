@@ -25,6 +25,8 @@ docs/bench/quality.{json,csv,png}, docs/bench/quality_sweep.png and docs/quality
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import statistics
 import sys
 import time
@@ -42,6 +44,7 @@ from model.inference import Stylizer, fit_within, image_to_tensor, tensor_to_ima
 from training import metrics
 from training.baselines import gatys
 from training.evaluate import Reference, score_and_features, scoring_trunk
+from training.judge import judge_statistics, judge_style_distance, load_judge
 
 OURS, SAMPLED, DETERMINISTIC, GATYS, PEER = (
     "ours, variation 0",
@@ -58,7 +61,14 @@ SHORT_NAMES = {
     GATYS: "Gatys",
     PEER: "peer",
 }
-SCORES = ["content_loss", "style_loss", "edge_correlation", "tone_correlation", "color_distance"]
+SCORES = [
+    "content_loss",
+    "style_loss",
+    "judge_style_distance",
+    "edge_correlation",
+    "tone_correlation",
+    "color_distance",
+]
 
 
 def mean_and_error(values: Sequence[float]) -> dict[str, float]:
@@ -108,12 +118,13 @@ def plot(summary: dict[str, Any], path: Path, title: str) -> None:
     names = {
         "content_loss": "content loss (lower: more structure)",
         "style_loss": "Gram style loss (lower: closer style)",
+        "judge_style_distance": "independent judge's style distance (lower)",
         "edge_correlation": "edge correlation with photo (higher)",
         "tone_correlation": "tone correlation with photo (higher; < 0: a negative)",
         "color_distance": "colour distance to painting (lower)",
     }
     methods = list(summary)
-    fig, axes = plt.subplots(1, len(SCORES), figsize=(20, 4.2))
+    fig, axes = plt.subplots(1, len(SCORES), figsize=(24, 4.2))
     for ax, key in zip(axes, SCORES, strict=True):
         means = [summary[m][key]["mean"] for m in methods]
         errors = [summary[m][key]["stderr"] for m in methods]
@@ -137,14 +148,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     norms = provenance.get("loss_norms", {}) or {}
     peer = Peer(args.threads)
 
-    content_paths = benchlib.image_paths(benchlib.EVAL_CONTENT)[: args.contents]
-    style_paths = benchlib.image_paths(benchlib.EVAL_STYLE)[: args.styles]
+    content_paths = pick_images(args.content_dir, args.contents, f"contents/{args.seed}")
+    style_paths = pick_images(args.style_dir, args.styles, f"styles/{args.seed}")
     contents = [fit_within(benchlib.open_rgb(p), args.max_side) for p in content_paths]
     styles = [fit_within(benchlib.open_rgb(p), args.max_side) for p in style_paths]
     content_ts = [image_to_tensor(c) for c in contents]
     style_ts = [image_to_tensor(s) for s in styles]
     content_refs = [Reference.of(trunk, c) for c in contents]
     style_refs = [Reference.of(trunk, s) for s in styles]
+    judge = load_judge()
+    style_judged = [judge_statistics(judge, t) for t in style_ts]
     codes = [ours.encode_style(s) for s in styles]
     baseline_codes = codes if baseline is ours else [baseline.encode_style(s) for s in styles]
 
@@ -164,6 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ) -> list[torch.Tensor]:
                 tensor = image_to_tensor(image)
                 scores, feats = score_and_features(trunk, tensor, content_refs[ci], style_refs[si])
+                scores["judge_style_distance"] = judge_style_distance(judge, tensor, style_judged[si])
                 rows.append({"method": method, **(info or {}), **scores})
                 return feats
 
@@ -209,6 +223,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     subset = [r for r in rows if r["gatys_subset"]]
     return {
         "settings": {
+            "content_dir": benchlib.relative(args.content_dir),
+            "style_dir": benchlib.relative(args.style_dir),
             "contents": len(contents),
             "styles": len(styles),
             "pairs": len(contents) * len(styles),
@@ -276,23 +292,109 @@ def measure_sweeps(
     return {"summary": summary, "strips": strips}
 
 
+COLUMN_TITLES = {
+    "content_loss": "content loss (lower)",
+    "style_loss": "Gram style loss (lower)",
+    "judge_style_distance": "judge's style distance (lower)",
+    "edge_correlation": "edge correlation (higher)",
+    "tone_correlation": "tone correlation (higher)",
+    "color_distance": "colour distance to style (lower)",
+}
+
+
 def markdown(results: dict[str, Any]) -> str:
     def table(summary: dict[str, Any]) -> list[str]:
         lines = [
-            "| method | pairs | content loss (lower) | Gram style loss (lower) | edge correlation (higher) "
-            "| colour distance to style (lower) |",
-            "|---|---|---|---|---|---|",
+            "| method | pairs | " + " | ".join(COLUMN_TITLES[k] for k in SCORES) + " |",
+            "|---|---|" + "---|" * len(SCORES),
         ]
         for method, row in summary.items():
             cells = " | ".join(f"{row[k]['mean']:.4g} ± {row[k]['stderr']:.2g}" for k in SCORES)
             lines.append(f"| {method} | {row['n']} | {cells} |")
         return lines
 
-    return "\n".join(table(results["all_pairs"]) + [""] + table(results["gatys_subset"]))
+    targets = ["", "| target | measured | goal | met |", "|---|---|---|---|"]
+    for name, target in results["targets"].items():
+        targets.append(f"| {name} | {target['value']:.3g} | {target['goal']} | {'yes' if target['met'] else 'no'} |")
+    return "\n".join(table(results["all_pairs"]) + [""] + table(results["gatys_subset"]) + targets)
+
+
+def targets(results: dict[str, Any], latency_ratio: float | None) -> dict[str, dict[str, Any]]:
+    """The product's quality targets for ours at variation 0, each against the peer where it is relative."""
+    pairs = results["all_pairs"]
+    ours, sampled, peer = pairs[OURS], pairs[SAMPLED], pairs[PEER]
+
+    def mean(row: dict[str, Any], key: str) -> float:
+        return float(row[key]["mean"])
+
+    def entry(value: float, goal: str, met: bool) -> dict[str, Any]:
+        return {"value": round(value, 4), "goal": goal, "met": met}
+
+    out = {
+        "Gram style loss vs the peer": entry(mean(ours, "style_loss") / mean(peer, "style_loss"), "<= 1.0", False),
+        "judge's style distance vs the peer": entry(
+            mean(ours, "judge_style_distance") / mean(peer, "judge_style_distance"), "<= 1.0", False
+        ),
+        "colour distance vs the peer": entry(
+            mean(ours, "color_distance") / mean(peer, "color_distance"), "<= 1.0", False
+        ),
+        "edge correlation with the photo": entry(mean(ours, "edge_correlation"), ">= 0.68", False),
+        "tone correlation with the photo": entry(mean(ours, "tone_correlation"), ">= 0.65", False),
+        "diversity at variation 1 (/255)": entry(
+            results["diversity"][SAMPLED]["mean_abs_pixel_difference_255"]["mean"], ">= 20", False
+        ),
+        "samples' Gram loss vs variation 0": entry(
+            mean(sampled, "style_loss") / mean(ours, "style_loss"), "within 10%", False
+        ),
+        "samples' colour distance vs variation 0": entry(
+            mean(sampled, "color_distance") / mean(ours, "color_distance"), "within 10%", False
+        ),
+    }
+    for item in out.values():
+        value, goal = item["value"], item["goal"]
+        item["met"] = (
+            value <= float(goal[3:])
+            if goal.startswith("<=")
+            else value >= float(goal[3:])
+            if goal.startswith(">=")
+            else abs(value - 1) <= 0.10
+        )
+    if latency_ratio is not None:
+        out["latency at 512 px vs the peer (docs/bench/latency.json)"] = entry(
+            latency_ratio, "<= 1.0", latency_ratio <= 1.0
+        )
+    return out
+
+
+def latency_ratio(path: Path) -> float | None:
+    """Ours over the peer at 512 px, from a `bench/latency.py --json` run, if one was written."""
+    if not path.exists():
+        return None
+    return float(json.loads(path.read_text())["headline"]["ratio"])
+
+
+def pick_images(folder: Path, count: int, seed: str) -> list[Path]:
+    """The first ``count`` images of the evaluation set by name; of any other folder, ``count`` drawn at random
+    (recursively, reproducibly from ``seed``), so that a large held-out split is sampled, not its first files."""
+    if folder.resolve() in (benchlib.EVAL_CONTENT.resolve(), benchlib.EVAL_STYLE.resolve()):
+        return benchlib.image_paths(folder)[:count]
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in benchlib.IMAGE_SUFFIXES)
+    if len(paths) < count:
+        raise SystemExit(f"{folder} holds {len(paths)} images, fewer than the {count} asked for")
+    return sorted(random.Random(seed).sample(paths, count))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--content-dir", type=Path, default=benchlib.EVAL_CONTENT, help="photos (default: data/eval/content)"
+    )
+    parser.add_argument(
+        "--style-dir", type=Path, default=benchlib.EVAL_STYLE, help="paintings (default: data/eval/style)"
+    )
+    parser.add_argument(
+        "--name", default="quality", help="stem of the files written under --out (default: %(default)s)"
+    )
     parser.add_argument("--contents", type=int, default=10)
     parser.add_argument("--styles", type=int, default=10)
     parser.add_argument("--max-side", type=int, default=256, help="longer side of every image scored")
@@ -328,17 +430,18 @@ def main() -> int:
         **results,
         "load_average_end": benchlib.load_average(),
     }
+    results["targets"] = targets(results, latency_ratio(args.out / "latency.json"))
     args.out.mkdir(parents=True, exist_ok=True)
-    benchlib.write_json(args.out / "quality.json", results)
-    benchlib.write_csv(args.out / "quality.csv", rows)
+    benchlib.write_json(args.out / f"{args.name}.json", results)
+    benchlib.write_csv(args.out / f"{args.name}.csv", rows)
     plot(
         results["all_pairs"],
-        args.out / "quality.png",
+        args.out / f"{args.name}.png",
         f"{results['settings']['pairs']} pairs at {args.max_side} px",
     )
     plot(
         results["gatys_subset"],
-        args.out / "quality_gatys_subset.png",
+        args.out / f"{args.name}_gatys_subset.png",
         f"the {results['settings']['gatys_pairs']} pairs with Gatys ({args.gatys_steps} steps), {args.max_side} px",
     )
     labels = ["content", "style", OURS, "variation 1, sample A", "variation 1, sample B", "peer", "Gatys"]
@@ -347,7 +450,7 @@ def main() -> int:
     if strips:
         weights = [f"weight of style B {k / (args.sweep_steps - 1):.2f}" for k in range(args.sweep_steps)]
         strip_rows: list[list[Image.Image | None]] = [list(s) for s in strips]
-        contact_sheet(strip_rows, weights, tile=128).save(args.out / "quality_sweep.png")
+        contact_sheet(strip_rows, weights, tile=128).save(args.out / f"{args.name}_sweep.png")
     print(markdown(results))
     diversity = results["diversity"][SAMPLED]
     print(
@@ -357,8 +460,8 @@ def main() -> int:
     for name in ("ours", "peer"):
         sweep = results["interpolation"][name]
         print(f"sweep {name}: largest step / mean step {sweep['max_over_mean']['mean']:.2f}")
-    written = benchlib.relative(args.out / "quality.json")
-    print(f"wrote {written}, quality.csv, quality.png, {benchlib.relative(args.sheet)}")
+    written = benchlib.relative(args.out / f"{args.name}.json")
+    print(f"wrote {written}, {args.name}.csv, {args.name}.png, {benchlib.relative(args.sheet)}")
     return 0
 
 

@@ -506,6 +506,16 @@ def service_section(
     return lines
 
 
+def targets_table(quality: dict[str, Any]) -> list[str]:
+    """The quality targets (ours at variation 0, relative to the peer where relative), if the run scored them."""
+    if "targets" not in quality:
+        return []
+    lines = ["The product's quality targets:", "", "| target | measured | goal | met |", "|---|---|---|---|"]
+    for name, target in quality["targets"].items():
+        lines.append(f"| {name} | {target['value']:.3g} | {target['goal']} | {'yes' if target['met'] else '**no**'} |")
+    return lines + [""]
+
+
 def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
     lines = ["## 5. Quality on the evaluation set", ""]
     if quality is None:
@@ -514,6 +524,7 @@ def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
     labels = {
         "content_loss": "content loss ↓",
         "style_loss": "Gram style loss ↓",
+        "judge_style_distance": "judge's style distance ↓",
         "edge_correlation": "edge correlation ↑",
         "tone_correlation": "tone correlation ↑",
         "color_distance": "colour distance ↓",
@@ -543,7 +554,9 @@ def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
         "to relu4_1 against the painting; edge correlation: Pearson correlation of Sobel magnitudes with the "
         "photo; tone correlation: Pearson correlation of the luma's local detail (luma minus an 8 px Gaussian "
         "blur) with the photo's, -1 for a negative; colour distance: total-variation distance of RGB histograms "
-        "to the painting.",
+        "to the painting; judge's style distance: the relative mean/std distance to the painting on an ImageNet "
+        "EfficientNet-Lite0 that training never sees (training/judge.py), so that a loss network's blind spots "
+        "cannot pass for style.",
         "- The deterministic AdaIN-like baseline is our model at variation 0"
         + (
             f" from `{s['baseline_checkpoint']}`."
@@ -562,6 +575,7 @@ def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
         "",
         *table(quality["gatys_subset"]),
         "",
+        *targets_table(quality),
         f"Diversity at variation {s['variation']} ({s['samples']} samples per pair): "
         f"{diversity['mean_abs_pixel_difference_255']['mean']:.1f}/255 mean absolute pixel difference between "
         f"samples, {diversity['mean_relu3_1_distance']['mean']:.3f} mean relu3_1 distance. Every other method "
