@@ -240,6 +240,39 @@ def add_datasets(sub: Any) -> None:
 
     scan.set_defaults(handler=handler)
 
+    pack = actions.add_parser(
+        "pack",
+        help="write a small random subset of a corpus (ROOT/paintings, ROOT/photos) as JPEGs, e.g. to carry to a GPU",
+    )
+    pack.add_argument("root", type=Path, help="corpus split with paintings/ and photos/ folders (e.g. its train/)")
+    pack.add_argument("out", type=Path, help="folder to write (e.g. .corpus-pack, which git ignores)")
+    pack.add_argument("--paintings", type=int, default=3000, help="paintings to pack (default: %(default)s)")
+    pack.add_argument("--photos", type=int, default=2000, help="photos to pack (default: %(default)s)")
+    pack.add_argument("--short-side", type=int, default=192, help="shorter side in pixels (default: %(default)s)")
+    pack.add_argument("--quality", type=int, default=70, help="JPEG quality (default: %(default)s)")
+    pack.add_argument("--seed", type=int, default=0)
+    pack.add_argument("--max-mb", type=float, default=45.0, help="refuse to grow past this (default: %(default)s)")
+
+    def pack_handler(args: argparse.Namespace) -> int:
+        from training.pack import pack_corpus
+
+        if args.out.exists():
+            raise CliError(f"{args.out} exists; remove it or choose another folder")
+        counts = {"paintings": args.paintings, "photos": args.photos}
+        try:
+            result = pack_corpus(
+                args.root, args.out, counts, args.short_side, args.quality, args.seed, int(args.max_mb * 1e6)
+            )
+        except (FileNotFoundError, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+        print(
+            f"packed {result.written['paintings']} paintings and {result.written['photos']} photos into {args.out}: "
+            f"{result.total_bytes / 1e6:.1f} MB; {len(result.skipped)} unreadable files skipped"
+        )
+        return 0
+
+    pack.set_defaults(handler=pack_handler)
+
 
 def add_survey_prepare(sub: Any) -> None:
     repo = Path(__file__).resolve().parent.parent
