@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,13 @@ class DeadlineRetry(Retry):
     """
 
     def __init__(self, budget_s: float, base_s: float = 0.05, cap_s: float = 2.0) -> None:
-        super().__init__(ExponentialBackoff(cap=cap_s, base=base_s), retries=-1)
+        # OSError too: redis-py opens a new connection outside the command's retry and retries only the
+        # socket connect itself, which fails with the OS's "connection refused" while Redis is down.
+        super().__init__(
+            ExponentialBackoff(cap=cap_s, base=base_s),
+            retries=-1,
+            supported_errors=(RedisConnectionError, RedisTimeoutError, OSError),
+        )
         self.budget_s = budget_s
         self._depth = 0
         self._deadline: float | None = None
