@@ -362,7 +362,7 @@ def _stop(api: Child | None, workers: list[Child], redis: LocalRedis | None, gra
     for worker in workers:
         if not worker.wait(max(0.0, deadline - time.monotonic())):
             # The second signal: the worker stops its job and puts it back in the queue, retries intact.
-            _print(f"{worker.name} still busy after {grace_s:.0f}s; its job goes back to the queue")
+            _print(f"{worker.name} still busy after {grace_s:g}s; its job goes back to the queue")
             worker.signal(signal.SIGTERM)
     for worker in workers:
         if not worker.wait(15):

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from redis import Redis
 
-from tests.serve_process import Serve, in_the_model, submit, submit_big, view
+from tests.serve_process import Serve, in_the_model, submit, submit_big
 from tests.service_stack import wait_for_job, wait_until
 
 
