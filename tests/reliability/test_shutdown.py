@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from redis import Redis
+
+from app.protocol import worker_ready_key
+from app.redis_server import LocalRedis
 from tests.serve_process import Serve, in_the_model, submit_big, view
 from tests.service_stack import wait_for_job, wait_until
 
@@ -34,10 +38,16 @@ def test_a_stop_while_a_job_runs_lets_it_finish_and_keeps_the_redis_port(tiny_ch
     logs = first.logs()
     assert "Traceback" not in logs, logs
     assert "goes back to the queue" not in logs
+    # A readiness key left in the append-only file by a worker that never withdrew it (killed with its runner).
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    with LocalRedis(tmp_path / "redis", port=port, persist=True) as offline, Redis.from_url(offline) as redis:
+        redis.set(worker_ready_key("vst", "ghost.1"), b"{}")
     again = Serve(tiny_checkpoint, tmp_path, env=NO_RETRY)
     try:
         again.wait_ready()
         assert again.redis_url() == url, "the local Redis keeps its port across restarts"
+        status, body = again.readiness()
+        assert status == 200 and body["workers"] and "ghost.1" not in body["workers"], body
         with again.client() as client:
             finished = view(client, job_id)
             assert finished["status"] == "finished", finished
