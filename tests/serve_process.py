@@ -1,4 +1,5 @@
-"""``vst serve`` as a user starts it, for the tests: its console, the pids of its children, a bounded stop.
+"""``vst serve`` as a user starts it, for the tests: its console, the pids of its children, a bounded stop;
+and the job helpers of the fault tests (tests/reliability).
 
 The runner runs in a session of its own, as it does under a terminal, so that a test can signal its whole
 process group (Ctrl-C, ``kill -- -PGID``). Whatever happens in a test, :meth:`Serve.close` leaves no process
@@ -24,6 +25,13 @@ from tests.app.sample_images import png
 from tests.service_stack import REPO_ROOT, clean_env, wait_until
 
 STYLE = "hokusai_great_wave"
+# Room for the big job below: the test limits of API_TEST_ENV are made for tiny images.
+BIG_JOB_LIMITS = {
+    "VST_MAX_SIDE_LIMIT": "1024",
+    "VST_MAX_IMAGE_PIXELS": "2000000",
+    "VST_MAX_UPLOAD_BYTES": "8000000",
+    "VST_MAX_REQUEST_BYTES": "9000000",
+}
 # Fast heartbeats, a short pause before restarts, and a job lease long enough to outlive a Redis restart.
 SERVE_TEST_ENV = {
     "VST_TORCH_THREADS": "1",
@@ -31,10 +39,7 @@ SERVE_TEST_ENV = {
     "VST_HEARTBEAT_INTERVAL_S": "0.5",
     "VST_JOB_HEARTBEAT_TTL_S": "30",
     "VST_RESTART_DELAY_S": "0.5",
-    "VST_MAX_SIDE_LIMIT": "1024",
-    "VST_MAX_IMAGE_PIXELS": "2000000",
-    "VST_MAX_UPLOAD_BYTES": "8000000",
-    "VST_MAX_REQUEST_BYTES": "9000000",
+    **BIG_JOB_LIMITS,
 }
 _PID = re.compile(r"^(?:\d\d:\d\d:\d\d )?(Redis|Worker 1|worker 1|API)\b.*?\(?pid (\d+)", re.MULTILINE)
 

@@ -15,16 +15,9 @@ import httpx
 import pytest
 
 from app.redis_server import LocalRedis
-from tests.serve_process import in_the_model, submit_big
+from tests.serve_process import BIG_JOB_LIMITS, in_the_model, submit_big
 from tests.service_stack import Stack, wait_for_job, wait_until
 
-# The big job of tests/serve_process.py needs room above the tiny test limits.
-BIG_JOB_LIMITS = {
-    "VST_MAX_SIDE_LIMIT": "1024",
-    "VST_MAX_IMAGE_PIXELS": "2000000",
-    "VST_MAX_UPLOAD_BYTES": "8000000",
-    "VST_MAX_REQUEST_BYTES": "9000000",
-}
 # The documented 10 s read timeout, and 1 s for the request itself.
 ANSWER_WITHIN_S = 11
 
