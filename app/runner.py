@@ -8,7 +8,7 @@ then Redis (which writes its append-only file on the way out).
 While running, the runner restarts a child that exits unexpectedly, after a pause that doubles with each
 restart in the window; past ``VST_RESTART_LIMIT`` restarts of one child within ``VST_RESTART_WINDOW_S`` it
 gives up and stops the service. Restarts are logged and counted in Redis, where the API's ``/metrics``
-reads them. A dozen lines of supervision fit this better than a process manager (supervisord, circus):
+reads them. A small supervisor of its own fits this better than a process manager (supervisord, circus):
 those need a configuration file and a daemon of their own, and know nothing of the stop order above,
 of Redis's readiness, or of the workers' readiness keys that a restart must clear.
 
@@ -17,6 +17,7 @@ This module never imports torch; the workers do, in their own processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -52,7 +53,11 @@ class RunnerSettings(BaseSettings):
 
     run_dir: Path = Field(default=REPO_ROOT / ".run", description="Where logs and the local Redis's data go.")
     redis_url: str | None = Field(default=None, alias="REDIS_URL", description="Use this Redis; none = start one.")
-    queue_name: str = Field(default="vst", min_length=1, description="The queue of the API and workers (as theirs).")
+    queue_name: str = Field(
+        default="vst",
+        min_length=1,
+        description="The workers' and the API's queue (the same VST_QUEUE_NAME): readiness and restarts are per queue.",
+    )
     startup_timeout_s: float = Field(default=600, gt=0, description="How long to wait for the service to be ready.")
     restart_limit: int = Field(
         default=5, ge=0, description="Restarts of one process within the window, past which the service stops."
@@ -287,13 +292,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> int:
 
         def forget_worker(pid: int) -> None:
             # A killed worker cannot withdraw its readiness; without this /readyz would list it until its key expires.
-            try:
+            name = os.environ.get("VST_WORKER_NAME") or default_worker_name(hostname, pid)
+            with contextlib.suppress(RedisError):
                 assert client is not None
-                client.delete(
-                    worker_ready_key(queue, os.environ.get("VST_WORKER_NAME") or default_worker_name(hostname, pid))
-                )
-            except RedisError:
-                pass
+                client.delete(worker_ready_key(queue, name))
 
         env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
         for index in range(1, workers + 1):
