@@ -195,12 +195,18 @@ class JobStore:
         error = failure_of(job) if status == "failed" else None
         if error is not None and error.code == FailureCode.CANCELED:
             status = "canceled"
+        # The worker counts an attempt when it starts one. RQ sets enqueued_at anew when it requeues a job (a
+        # retry, or a worker stopped mid-job), but never created_at: that one is the job's submission.
+        attempts = int(job.meta.get("attempts", 0))
+        requeued = attempts >= 2 or (attempts == 1 and status == "queued")
         view = JobView(
             id=job.id,
             kind=str(job.meta.get("kind", "stylize")),
             status=status,
             progress=self._progress(job, status),
-            created_at=_iso(job.enqueued_at or job.created_at),
+            created_at=_iso(job.created_at),
+            requeued_at=_iso(job.enqueued_at) if requeued else None,
+            attempts=attempts,
             started_at=_iso(job.started_at) if status != "queued" else None,
             ended_at=_iso(job.ended_at) if status in ENDED_STATUSES else None,
             error=error,
@@ -208,10 +214,10 @@ class JobStore:
         )
         if status == "queued":
             view.queue_position = self.queue.get_job_position(job.id)
-            view.timings = Timings(queued_seconds=_seconds(job.enqueued_at, None))
+            view.timings = Timings(queued_seconds=_seconds(job.created_at, None))
         else:
             view.timings = Timings(
-                queued_seconds=_seconds(job.enqueued_at, job.started_at),
+                queued_seconds=_seconds(job.created_at, job.started_at),
                 run_seconds=_seconds(job.started_at, job.ended_at if status != "started" else None),
             )
         if status == "finished":

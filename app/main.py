@@ -16,6 +16,10 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 from app.errors import error_responses, install_error_handlers
 from app.jobs import JobStore
@@ -28,6 +32,10 @@ from app.styles import StyleRegistry, load_gallery
 from app.waiting import JobWaiter
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Every Redis call of the API gives up after these (then 503 redis_unavailable), so that a stalled Redis
+# never holds a request longer than the documented 10 s.
+REDIS_CONNECT_TIMEOUT_S = 2.0
+REDIS_TIMEOUT_S = 10.0
 # Liveness and readiness probes: no API key and no rate limit, so that orchestrators can always ask.
 HEALTH_PATHS = {"/healthz", "/readyz"}
 
@@ -111,11 +119,27 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
+    # One retry, on a broken connection only: a pooled connection to a Redis that has restarted fails once,
+    # and the retry reconnects. A timeout is not retried: Redis is stalled, and redis-py's default (3 retries
+    # with backoff) would hold the request for 40 s and more.
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+        socket_timeout=REDIS_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
     app.state.redis = redis
     app.state.jobs = JobStore(redis, settings)
-    # Its own connections: a waiting request holds one for up to MAX_WAIT_S, longer than socket_timeout above.
-    app.state.waiter = JobWaiter(AsyncRedis.from_url(settings.redis_url, socket_connect_timeout=2))
+    # Its own connections: a waiting request holds one for up to MAX_WAIT_S. The same read timeout as above
+    # (a pub/sub read asks for its own, shorter one): a stalled Redis otherwise hangs a waiter until it resumes.
+    app.state.waiter = JobWaiter(
+        AsyncRedis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+            socket_timeout=REDIS_TIMEOUT_S,
+            retry=AsyncRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        )
+    )
     app.state.styles = StyleRegistry(
         redis,
         load_gallery(settings.gallery_dirs, settings.gallery_manifest),

@@ -13,20 +13,28 @@ from collections.abc import Iterator
 from typing import cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.protocol import JOB_DURATION_BUCKETS, JOB_STATUSES_MEASURED, job_duration_key, worker_ready_prefix
+from app.protocol import (
+    JOB_DURATION_BUCKETS,
+    JOB_STATUSES_MEASURED,
+    SUPERVISED_PROCESSES,
+    job_duration_key,
+    restarts_key,
+    worker_ready_prefix,
+)
 
 logger = logging.getLogger(__name__)
 
 
 class QueueCollector(Collector):
-    """Queue depth, running jobs, ready workers and worker-recorded job durations, read at scrape time."""
+    """Queue depth, running jobs, ready workers, worker-recorded job durations and ``vst serve``'s restarts,
+    read at scrape time."""
 
     def __init__(self, redis: Redis, queue: Queue) -> None:
         self.redis = redis
@@ -42,6 +50,7 @@ class QueueCollector(Collector):
                 status: cast(dict[bytes, bytes], self.redis.hgetall(job_duration_key(status)))
                 for status in JOB_STATUSES_MEASURED
             }
+            restarts = cast(dict[bytes, bytes], self.redis.hgetall(restarts_key(self.queue.name)))
         except RedisError as exc:
             logger.warning("metrics: Redis unreachable: %s", exc)
             return
@@ -57,6 +66,14 @@ class QueueCollector(Collector):
             buckets.append(("+Inf", count))
             family.add_metric([status], buckets, sum_value=float(fields.get(b"sum", 0.0)))
         yield family
+        restarted = CounterMetricFamily(
+            "vst_process_restarts",
+            "Processes that `vst serve` restarted after they exited unexpectedly, by kind.",
+            labels=["process"],
+        )
+        for process in SUPERVISED_PROCESSES:
+            restarted.add_metric([process], float(restarts.get(process.encode(), 0)))
+        yield restarted
 
 
 class Metrics:

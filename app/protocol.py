@@ -54,6 +54,19 @@ def worker_ready_key(queue_name: str, worker_name: str) -> str:
     return f"{worker_ready_prefix(queue_name)}{worker_name}"
 
 
+def default_worker_name(hostname: str, pid: int) -> str:
+    """A worker's name when ``VST_WORKER_NAME`` is not set; ``vst serve`` derives it to clear a dead one's readiness."""
+    return f"{hostname}.{pid}"
+
+
+def restarts_key(queue_name: str) -> str:
+    """A hash: how often ``vst serve`` restarted each kind of process (``worker``, ``api``, ``redis``)."""
+    return f"{KEY_PREFIX}:metrics:restarts:{queue_name}"
+
+
+SUPERVISED_PROCESSES = ("worker", "api", "redis")
+
+
 class StyleInput(BaseModel):
     key: str = Field(description="Redis key of the style image's PNG bytes.")
     sha256: str = Field(description="sha256 of those bytes: the style-code cache key.")

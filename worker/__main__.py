@@ -8,13 +8,13 @@ import socket
 import sys
 import time
 
-from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from app.protocol import WorkerInfo
+from app.protocol import WorkerInfo, default_worker_name, worker_ready_key
 from app.settings import SettingsError
+from worker.connection import connect
 from worker.settings import WorkerSettings, load_settings
 from worker.worker import Heartbeat, StyleWorker
 
@@ -25,15 +25,18 @@ def run(settings: WorkerSettings) -> int:
     # torch is imported only once the settings are known to be valid: a typo fails in a blink.
     from worker import runtime as worker_runtime
 
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, health_check_interval=30)
+    # A command waits for Redis as long as a job's lease lasts: a blink of Redis costs no job.
+    redis = connect(settings.redis_url, budget_s=settings.job_heartbeat_ttl_s)
+    name = settings.worker_name or default_worker_name(socket.gethostname(), os.getpid())
     try:
-        redis.ping()
+        # A key of this name left by an earlier process (a fixed VST_WORKER_NAME, a restarted container) would
+        # say "ready" before this process has loaded its model.
+        redis.delete(worker_ready_key(settings.queue_name, name))
     except RedisError as exc:
         logger.error("cannot reach Redis at %s: %s", settings.redis_url, exc)
         return 1
     runtime = worker_runtime.load_runtime(settings, redis)
     worker_runtime.install(runtime)
-    name = settings.worker_name or f"{socket.gethostname()}.{os.getpid()}"
     queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
     worker = StyleWorker(
         [queue],

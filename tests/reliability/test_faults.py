@@ -23,50 +23,13 @@ from PIL import Image
 from app.redis_server import LocalRedis
 from tests.app.sample_images import png
 from tests.conftest import SERVICE_QUEUE
+from tests.serve_process import BIG_JOB_LIMITS, STYLE, in_the_model, submit, submit_big, view
 from tests.service_stack import Stack, wait_for_job, wait_until
 
-STYLE = "hokusai_great_wave"
-# Room for the big job below: the test limits of API_TEST_ENV are made for tiny images.
-BIG_JOB_LIMITS = {
-    "VST_MAX_SIDE_LIMIT": "1024",
-    "VST_MAX_IMAGE_PIXELS": "2000000",
-    "VST_MAX_UPLOAD_BYTES": "8000000",
-    "VST_MAX_REQUEST_BYTES": "9000000",
-}
 
-
-def _submit(client: httpx.Client, side: int = 32, samples: int = 1) -> str:
-    response = client.post(
-        "/stylize",
-        files={"content": ("p.png", png(side, side * 3 // 4), "image/png")},
-        data={"style_id": STYLE, "max_side": str(side), "samples": str(samples), "variation": "1", "seed": "5"},
-    )
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
-
-
-def _submit_big(client: httpx.Client) -> str:
-    """A job that keeps the tiny model busy for a few seconds: eight 1024 px samples, one per step."""
-    return _submit(client, side=1024, samples=8)
-
-
-def _view(client: httpx.Client, job_id: str) -> dict[str, Any]:
-    response = client.get(f"/jobs/{job_id}")
-    assert response.status_code == 200, response.text
-    view: dict[str, Any] = response.json()
-    return view
-
-
-def _in_the_model(client: httpx.Client, job_id: str) -> bool:
-    view = _view(client, job_id)
-    assert view["status"] in ("queued", "started"), f"the job ended before the fault: {view}"
-    # 0.1 is reached once the style code is ready: the model is running.
-    return view["status"] == "started" and view["progress"] >= 0.1
-
-
-def _results_are_whole(client: httpx.Client, view: dict[str, Any], size: tuple[int, int]) -> None:
-    assert view["status"] == "finished", view
-    for url in view["result_urls"]:
+def _results_are_whole(client: httpx.Client, ended: dict[str, Any], size: tuple[int, int]) -> None:
+    assert ended["status"] == "finished", ended
+    for url in ended["result_urls"]:
         response = client.get(url)
         assert response.status_code == 200, response.text
         assert Image.open(io.BytesIO(response.content)).size == size
@@ -80,18 +43,19 @@ def test_a_real_job_whose_worker_is_killed_mid_run_is_retried_and_finished_by_a_
     worker = own_stack.start_worker(queue)
     _, base_url = own_stack.start_api(queue, env=BIG_JOB_LIMITS)  # VST_JOB_RETRIES defaults to 1
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        job_id = _submit_big(client)
-        wait_until(lambda: _in_the_model(client, job_id), 120, "the job to be in the model")
+        job_id = submit_big(client)
+        wait_until(lambda: in_the_model(client, job_id), 120, "the job to be in the model")
         worker.signal(signal.SIGKILL)
         assert worker.wait() == -signal.SIGKILL
         # The lease runs out, the job goes back to the queue (its inputs are still in Redis: the worker
         # deletes them only once the results are stored), and it waits there for a worker.
-        wait_until(lambda: _view(client, job_id)["status"] == "queued", 60, "the job to be requeued")
-        assert _view(client, job_id)["progress"] == 0.0
+        wait_until(lambda: view(client, job_id)["status"] == "queued", 60, "the job to be requeued")
+        assert view(client, job_id)["progress"] == 0.0
         own_stack.start_worker(queue)
-        view = wait_for_job(client, job_id, timeout_s=300)
-        assert len(view["result_urls"]) == 8
-        _results_are_whole(client, view, (1024, 768))
+        ended = wait_for_job(client, job_id, timeout_s=300)
+        assert ended["attempts"] == 2 and ended["requeued_at"] > ended["created_at"], ended
+        assert len(ended["result_urls"]) == 8
+        _results_are_whole(client, ended, (1024, 768))
 
 
 @pytest.fixture
@@ -113,7 +77,7 @@ def test_jobs_accepted_before_a_redis_restart_are_still_there_after_it(
         # The API process stays up while Redis goes away and comes back (twice), and so does the worker.
         _, base_url = stack.start_api(queue)
         with httpx.Client(base_url=base_url, timeout=60) as client:
-            accepted = [_submit(client) for _ in range(3)]  # no worker yet: they wait in the queue
+            accepted = [submit(client) for _ in range(3)]  # no worker yet: they wait in the queue
             assert (aof_redis.folder / "appendonlydir").is_dir()
 
             aof_redis.stop()
@@ -122,8 +86,8 @@ def test_jobs_accepted_before_a_redis_restart_are_still_there_after_it(
             assert client.get("/healthz").status_code == 200
             aof_redis.start()  # same port, same folder: the append-only file is replayed
 
-            assert [_view(client, job_id)["status"] for job_id in accepted] == ["queued"] * 3
-            assert _view(client, accepted[0])["queue_position"] == 0
+            assert [view(client, job_id)["status"] for job_id in accepted] == ["queued"] * 3
+            assert view(client, accepted[0])["queue_position"] == 0
             stack.start_worker(queue)
             for job_id in accepted:
                 _results_are_whole(client, wait_for_job(client, job_id), (32, 24))
@@ -131,7 +95,7 @@ def test_jobs_accepted_before_a_redis_restart_are_still_there_after_it(
             # A worker idle through a restart reconnects by itself and takes the next job.
             aof_redis.stop()
             aof_redis.start()
-            _results_are_whole(client, wait_for_job(client, _submit(client)), (32, 24))
+            _results_are_whole(client, wait_for_job(client, submit(client)), (32, 24))
     finally:
         stack.stop_all()
 
@@ -141,14 +105,14 @@ def test_restarting_the_api_leaves_running_and_queued_jobs_alone(api_url: str, s
     # The session's worker (started by ``api_url``) runs the jobs; two API processes come and go.
     api, first_url = service_stack.start_api(SERVICE_QUEUE, env=BIG_JOB_LIMITS)
     with httpx.Client(base_url=first_url, timeout=30) as first:
-        running = _submit_big(first)
-        queued = _submit(first)
-        wait_until(lambda: _in_the_model(first, running), 120, "the job to be in the model")
+        running = submit_big(first)
+        queued = submit(first)
+        wait_until(lambda: in_the_model(first, running), 120, "the job to be in the model")
         api.signal(signal.SIGKILL)
         assert api.wait() == -signal.SIGKILL
     _, second_url = service_stack.start_api(SERVICE_QUEUE, env=BIG_JOB_LIMITS)
     with httpx.Client(base_url=second_url, timeout=30) as second:
-        assert _view(second, running)["status"] in ("started", "finished")
+        assert view(second, running)["status"] in ("started", "finished")
         _results_are_whole(second, wait_for_job(second, running, timeout_s=300), (1024, 768))
         _results_are_whole(second, wait_for_job(second, queued), (32, 24))
 
