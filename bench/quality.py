@@ -215,7 +215,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 gatys_seconds.append(time.perf_counter() - tic)
                 gatys_image = tensor_to_image(gatys_t)
                 add(GATYS, gatys_image, info=pair)
-            if with_gatys or (ci < args.sheet_rows and si == (ci + 1) % len(styles) and args.gatys_pairs == 0):
+            # The Gatys pairs, and up to --sheet-rows others (two paintings per photo, each photo's next ones).
+            if with_gatys or ((si - ci) % len(styles) in (1, 2) and len(sheet_rows) < args.sheet_rows):
                 sheet_rows.append([content, style, ours_image, samples[0], samples[-1], peer_image, gatys_image])
         print(f"  content {ci + 1}/{len(contents)} done, load {benchlib.load_average()}", file=sys.stderr, flush=True)
 
@@ -405,7 +406,7 @@ def main() -> int:
     parser.add_argument("--gatys-steps", type=int, default=100)
     parser.add_argument("--sweep-steps", type=int, default=9)
     parser.add_argument("--sweep-contents", type=int, default=5)
-    parser.add_argument("--sheet-rows", type=int, default=8, help="contact-sheet rows when Gatys is left out")
+    parser.add_argument("--sheet-rows", type=int, default=16, help="contact-sheet rows besides the Gatys pairs")
     parser.add_argument("--baseline-checkpoint", type=Path, default=None, help="a no-KL checkpoint (optional)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=benchlib.DOCS_BENCH)
