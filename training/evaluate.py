@@ -116,9 +116,9 @@ def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     )
 
 
-# The scale of every table in docs/training.md: hed-vgg16 with the layer scales that the shipped run of sittings
-# 1-10 (seed 0) calibrated. Pinned here, not read from the shipped file, so that shipping a network trained with
-# another seed does not move the scale of every later evaluation. Recognised by the trunk's weights.
+# The scale every evaluation of a hed-vgg16 network is scored on: the layer scales one seed-0 run on the bundled
+# paintings calibrated. Pinned here, not read from the shipped file, so that shipping a network trained with
+# another seed or data does not move the scale of every later evaluation. Recognised by the trunk's weights.
 HED_VGG16_FINGERPRINT = "a83dc7971005447a52631a0f55a7c911d0e7556661f442109550a786000f8294"
 HED_VGG16_SCORING_SCALES = (15.048856735229492, 13.808464050292969, 8.32209587097168, 4.564096450805664)
 
@@ -143,7 +143,7 @@ def scoring_trunk(model: VariationalStyleTransfer, reference: Path | None) -> tu
         if trunk_fingerprint(trunk) != HED_VGG16_FINGERPRINT:
             return trunk, "the evaluated checkpoint (its loss network is not hed-vgg16)"
         trunk.layer_scales.copy_(torch.tensor(HED_VGG16_SCORING_SCALES, dtype=trunk.layer_scales.dtype))
-        return trunk, "hed-vgg16's pinned scoring scales (those of the shipped run of sittings 1-10)"
+        return trunk, "hed-vgg16's pinned scoring scales"
     reference_trunk = load_checkpoint(reference, torch.device("cpu"))[0].style_encoder.trunk
     if not same_weights(reference_trunk, model.style_encoder.trunk):
         raise ValueError(f"{reference} was trained with another loss network than the evaluated checkpoint")

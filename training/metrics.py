@@ -69,7 +69,7 @@ def tone_correlation(output: torch.Tensor, content: torch.Tensor) -> float:
     """Light and dark kept from the photo: correlation of the luma's local detail (1 = same, -1 = a negative).
 
     The content loss at relu4_1 and :func:`edge_correlation` barely see an output whose local tones are
-    inverted (the GPU-trained networks of sittings 7 and 8 turned white clouds dark and scored well on both);
+    inverted (networks trained without the tone term have turned white clouds dark and scored well on both);
     this does. See :func:`model.functional.tone_correlation`."""
     output, content = _batched(output).float(), _batched(content).float()
     if output.shape[-2:] != content.shape[-2:]:

@@ -18,26 +18,26 @@ DATA_MODES = ("auto", "memory", "stream")
 class LossWeights:
     """Weights of the normalised loss terms. Every one is a training flag and is saved in the checkpoint.
 
-    The defaults are the shipped checkpoint's final weights (docs/training.md tells how they were found), except
-    ``tone``, which came later: the shipped run had no tone term (weight 0).
+    The defaults are the shipped checkpoint's (``tests/training/test_train.py`` holds them equal to the weights it
+    records), so that a plain ``vst train`` trains what ships.
     """
 
     content: float = 2.0
     style: float = 1.0
     mean_std: float = 3.0
     color: float = 5.0
-    # On by default since sitting 10: without it the seed decided, within the first 100 steps, whether a network
-    # kept its photos' light and dark or painted their negatives (the hed-vgg16 content loss scores a photo with
-    # its luma inverted below a 2 px blur of it; docs/training.md).
+    # Without it the seed decides, within the first 100 steps, whether a network keeps its photos' light and dark
+    # or paints their negatives: the hed-vgg16 content loss scores a photo with its luma inverted below a 2 px
+    # blur of it.
     tone: float = 1.0
     triplet: float = 0.02
     triplet_margin: float = 0.0
-    kl: float = 0.002
-    kl_warmup_steps: int = 1000
-    diversity: float = 20.0
+    kl: float = 0.0005
+    kl_warmup_steps: int = 450
+    diversity: float = 5.0
     diversity_target: float = 0.03
     # Share of the style codes decoded at mu instead of a sample (not a weight; kept here with the terms).
-    mean_code_share: float = 0.0
+    mean_code_share: float = 0.75
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -216,8 +216,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=w.tone,
         help="1 - the correlation of the output's local light and dark with the photo's: keeps a network from "
-        "painting negatives, which the relu4_1 content loss barely sees (0: off, as in the shipped run; logged "
-        "either way)",
+        "painting negatives, which the relu4_1 content loss barely sees (0: off; logged either way)",
     )
     parser.add_argument("--triplet-weight", type=float, default=w.triplet)
     parser.add_argument("--triplet-margin", type=float, default=w.triplet_margin)
@@ -354,7 +353,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="checkpoint whose loss-network layer scales every score uses (default: for hed-vgg16, the scales of "
-        "every table in docs/training.md, so that runs of different seeds are scored alike)",
+        "scales pinned in training/evaluate.py, so that runs of different seeds are scored alike)",
     )
     parser.add_argument("--content", type=Path, default=Path("data/eval/content"))
     parser.add_argument("--style", type=Path, default=Path("data/eval/style"))

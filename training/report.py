@@ -6,8 +6,7 @@ and leaves out the rest (e.g. a leg that was tried and not shipped): metrics.csv
 its rows below N, and the sample grids, named by steps completed, up to N; ``--checkpoint`` names the shipped file when
 it is not the run's own ``model.safetensors`` (e.g. an average of its snapshots).
 
-``--compare NAME=RUN …`` instead draws several runs' smoothed curves on shared axes (``arms_curves.png``),
-e.g. the arms of ``training/recipes/gpu_pair.sh``.
+``--compare NAME=RUN …`` instead draws several runs' smoothed curves on shared axes (``arms_curves.png``).
 """
 
 from __future__ import annotations
@@ -96,7 +95,7 @@ def plot_losses(columns: dict[str, list[float]], path: Path) -> None:
     plt.close(fig)
 
 
-# tone: 1 - the batch's tone correlation; towards 2, the run is painting negatives (sitting 9).
+# tone: 1 - the batch's tone correlation; towards 2, the run is painting negatives.
 COMPARED = ("content", "style", "color", "tone", "kl")
 
 

@@ -404,7 +404,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         **({"init_from": meta["init_from"]} if "init_from" in meta else {}),
         "world_size": ctx.world_size,
         "effective_batch": effective_batch,
-        "seed": opts.seed,  # replicates of one recipe differ only here (training/recipes/gpu_pair.sh, NAME.sN)
+        "seed": opts.seed,  # replicates of one recipe differ only here
     }
     metrics_path = out / "metrics.csv"
     if ctx.is_main:
@@ -499,7 +499,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
 
 def record_tone(path: Path, step: int, tone: float) -> None:
     """Append the sample grid's tone correlation, and say so loudly when the outputs have turned negative:
-    the GPU runs of sittings 7 and 8 did, while their content loss went on falling."""
+    networks trained without the tone term have, while their content loss went on falling."""
     new = not path.exists()
     with open(path, "a", newline="") as handle:
         writer = csv.writer(handle)
@@ -509,7 +509,7 @@ def record_tone(path: Path, step: int, tone: float) -> None:
     if tone < 0:
         log.warning(
             "step %d: the sample outputs are negatives of their photos in local tone (tone correlation %+.2f); "
-            "the content loss does not see it (docs/training.md)",
+            "the content loss does not see it (train with --tone-weight above 0)",
             step,
             tone,
         )

@@ -19,7 +19,7 @@ from model import functional as VF
 from model.checkpoint import load_checkpoint
 from model.inference import Stylizer
 from model.networks import VariationalStyleTransfer
-from tests.conftest import DATA
+from tests.conftest import DATA, REPO_ROOT
 from tests.tiny_model import TINY_CONFIG, tiny_model, write_tiny_checkpoint
 from training.objective import LossNorms, compute_losses, estimate_norms
 from training.options import LossWeights, TrainOptions
@@ -348,3 +348,8 @@ def test_record_tone_appends_and_warns_on_negatives(tmp_path: Path, caplog: pyte
     assert path.read_text().splitlines() == ["step,tone_correlation", "100,0.6100", "200,-0.7000"]
     assert "negatives of their photos" in caplog.records[0].getMessage()
     assert "-0.70" in caplog.records[0].getMessage()
+
+
+def test_the_default_loss_weights_are_the_shipped_checkpoints() -> None:
+    _, provenance = load_checkpoint(REPO_ROOT / "checkpoints" / "vst-default.safetensors")
+    assert dataclasses.asdict(LossWeights()) == provenance["loss_weights"]

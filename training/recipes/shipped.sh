@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Reproduce the shipped checkpoint (sitting 12) and its deterministic baseline, on this machine's 2-core CPU:
+# Reproduce the shipped checkpoint and its deterministic baseline, on a 2-core CPU:
 # a deterministic stem (the baseline's flags, seed 2, batch 8, 900 steps), then both networks branched from
 # its step-900 snapshot with fresh Adam states, at batch 16 for 450 steps, side by side at one thread each;
-# the last five snapshots (1,170-1,350) of each averaged. See docs/training.md, "The shipped checkpoint".
+# the last five snapshots (1,170-1,350) of each averaged. See docs/model-card.md.
 #
 #   training/recipes/shipped.sh [RUNS_DIR]    # default runs/shipped; about 30 + 65 minutes here
 #   cp RUNS_DIR/ours-avg.safetensors checkpoints/vst-default.safetensors
