@@ -70,8 +70,13 @@ async def _submit(
     settings: ApiSettings,
 ) -> JobView:
     """Queue one job with the shared options; the store's Redis calls run off the event loop."""
-    # The photo is at most max_side after validation: a longest side under it is the photo's own.
-    note = size_note(options.max_side or settings.default_max_side, settings.max_side_limit, content.longest_side)
+    # Only a size the client asked for gets a note: the default is no promise. The photo is at most max_side
+    # after validation, so a longest side under it is the photo's own.
+    note = (
+        size_note(options.max_side, settings.max_side_limit, content.longest_side)
+        if options.max_side is not None
+        else None
+    )
     return await run_in_threadpool(
         jobs.submit,
         kind=kind,
