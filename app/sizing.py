@@ -18,9 +18,9 @@ def size_note(asked: int, limit: int | None, photo_side: int) -> str | None:
     result = min(allowed, photo_side)
     if result >= asked:
         return None
-    parts = [f"up to {asked} px asked"]
-    if allowed < asked:
-        parts.append(f"this server's limit is {allowed} px")
-    if photo_side < allowed:
-        parts.append(f"your photo is {photo_side} px and photos are never enlarged")
-    return f"{'; '.join(parts)}: the result is {result} px on its longest side"
+    # One reason, the one that set the size: the server's cap only when the photo is larger than it.
+    if result < photo_side:
+        reason = f"this server's limit is {result} px"
+    else:
+        reason = f"your photo is {photo_side} px and photos are never enlarged"
+    return f"up to {asked} px asked; {reason}: the result is {result} px on its longest side"

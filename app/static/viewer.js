@@ -21,6 +21,10 @@ export class Lightbox {
       else return;
       event.preventDefault();
     });
+    $("lightbox-image").addEventListener("load", () => this.fit());
+    window.addEventListener("resize", () => {
+      if (this.dialog.open) this.fit();
+    });
     // A click on the backdrop (outside the dialog's box) closes it, as people expect of a lightbox.
     this.dialog.addEventListener("click", (event) => {
       if (event.target === this.dialog) this.dialog.close();
@@ -36,6 +40,7 @@ export class Lightbox {
     this.show(index);
     this.setCompare(compareAt);
     if (!this.dialog.open) this.dialog.showModal();
+    this.fit();
   }
 
   show(index) {
@@ -50,6 +55,20 @@ export class Lightbox {
     $("lightbox-download").download = item.downloadName;
     $("lightbox-prev").disabled = count < 2;
     $("lightbox-next").disabled = count < 2;
+  }
+
+  // As large as the screen allows, small results scaled up too: that is what enlarging is for. Sized in
+  // pixels, so that the photo laid over it for the before/after slider covers exactly the same box.
+  fit() {
+    const image = $("lightbox-image");
+    if (!image.naturalWidth) return;
+    const body = $("compare").parentElement;
+    const gaps = 16;
+    const width = body.clientWidth - $("lightbox-prev").offsetWidth - $("lightbox-next").offsetWidth - gaps;
+    const height = window.innerHeight * 0.72;
+    const scale = Math.min(width / image.naturalWidth, height / image.naturalHeight);
+    $("compare").style.width = `${Math.floor(image.naturalWidth * scale)}px`;
+    $("compare").style.height = `${Math.floor(image.naturalHeight * scale)}px`;
   }
 
   step(delta) {

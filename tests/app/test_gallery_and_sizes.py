@@ -11,6 +11,7 @@ from redis import Redis
 
 from app.images import validate_image
 from app.settings import REPO_ROOT
+from app.sizing import size_note
 from app.styles import StyleRegistry, artist_sort_key, load_gallery
 from tests.app.sample_images import png
 from tests.service_stack import wait_for_job
@@ -78,21 +79,42 @@ def test_upload_ids_are_per_owner_and_unguessable_from_the_image(redis_url: str)
 
 
 def test_a_size_above_the_photos_is_explained_in_the_jobs_json(client: httpx.Client) -> None:
+    # The tests' API caps max_side at 128 (VST_MAX_SIDE_LIMIT).
     asked = client.post(
         "/stylize",
         files={"content": ("photo.png", png(96, 64), "image/png")},
-        data={"style_id": "hokusai_great_wave", "max_side": "1024"},
+        data={"style_id": "hokusai_great_wave", "max_side": "128"},
     )
     assert asked.status_code == 202, asked.text
-    note = "up to 1024 px asked; your photo is 96 px and photos are never enlarged: the result is 96 px"
+    note = "up to 128 px asked; your photo is 96 px and photos are never enlarged: the result is 96 px"
     assert asked.json()["note"].startswith(note)
     view = wait_for_job(client, asked.json()["id"])
     assert view["note"].startswith(note) and (view["width"], view["height"]) == (96, 64)
 
+    capped = client.post(
+        "/stylize",
+        files={"content": ("photo.png", png(200, 100), "image/png")},
+        data={"style_id": "hokusai_great_wave", "max_side": "1024"},
+    )
+    assert capped.json()["note"] == (
+        "up to 1024 px asked; this server's limit is 128 px: the result is 128 px on its longest side"
+    )
     default = client.post(
         "/stylize", files={"content": ("photo.png", png(96, 64), "image/png")}, data={"style_id": "hokusai_great_wave"}
     )
     assert default.json()["note"] is None  # the server default promises no size
+
+
+def test_size_note_wording() -> None:
+    assert size_note(512, 2048, 800) is None
+    assert size_note(1024, None, 512) == (
+        "up to 1024 px asked; your photo is 512 px and photos are never enlarged: the result is 512 px on its "
+        "longest side"
+    )
+    assert size_note(4096, 2048, 3000) == (
+        "up to 4096 px asked; this server's limit is 2048 px: the result is 2048 px on its longest side"
+    )
+    assert "your photo is 1000 px" in (size_note(4096, 2048, 1000) or "")
 
 
 def test_all_results_of_a_job_as_one_zip(client: httpx.Client) -> None:

@@ -35,8 +35,12 @@ def test_samples_side_by_side_enlarge_in_a_lightbox_with_next_and_previous(page:
     expect(page.locator(".samples-hint")).to_contain_text("mottling")
     figures = page.locator("#results .results-grid.samples .result")
     expect(figures).to_have_count(3)
-    first, second = figures.nth(0).bounding_box(), figures.nth(1).bounding_box()
-    assert first is not None and second is not None
+    # Both boxes in one go: the page may still be scrolling the results into view.
+    first, second = page.eval_on_selector_all(
+        "#results .results-grid.samples .result",
+        "figures => figures.slice(0, 2).map(f => { const r = f.getBoundingClientRect(); "
+        "return {x: r.x, y: r.y, width: r.width}; })",
+    )
     assert first["width"] >= 250, first  # large enough to see the texture, not ~180 px thumbnails
     assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"], "samples sit side by side"
 
@@ -44,8 +48,9 @@ def test_samples_side_by_side_enlarge_in_a_lightbox_with_next_and_previous(page:
     dialog = page.locator("#lightbox")
     expect(dialog).to_be_visible()
     expect(page.locator("#lightbox-caption")).to_have_text("1 / 3 · Sample 1")
-    big = page.locator("#lightbox-image").bounding_box()
-    assert big is not None and big["width"] > first["width"], "the lightbox shows the image larger"
+    page.wait_for_function("document.querySelector('#lightbox-image').naturalWidth > 0")
+    big = page.locator("#lightbox-image").evaluate("img => img.getBoundingClientRect().width")
+    assert big > first["width"], "the lightbox shows the image larger"
     page.click("#lightbox-next")
     expect(page.locator("#lightbox-caption")).to_have_text("2 / 3 · Sample 2")
     page.keyboard.press("ArrowRight")
@@ -54,8 +59,8 @@ def test_samples_side_by_side_enlarge_in_a_lightbox_with_next_and_previous(page:
     expect(page.locator("#lightbox-caption")).to_have_text("1 / 3 · Sample 1")
     page.click("#lightbox-prev")
     expect(page.locator("#lightbox-caption")).to_have_text("3 / 3 · Sample 3")
-    third = page.locator("#results .result img").nth(2).get_attribute("src")
-    assert page.locator("#lightbox-image").get_attribute("src") == third
+    third = page.locator("#results .result img").nth(2).evaluate("img => img.src")
+    assert page.locator("#lightbox-image").evaluate("img => img.src") == third
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
