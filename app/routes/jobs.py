@@ -70,13 +70,12 @@ async def _submit(
     settings: ApiSettings,
 ) -> JobView:
     """Queue one job with the shared options; the store's Redis calls run off the event loop."""
-    # Only a size the client asked for gets a note: the default is no promise. The photo is at most max_side
-    # after validation, so a longest side under it is the photo's own.
-    note = (
-        size_note(options.max_side, settings.max_side_limit, content.longest_side)
-        if options.max_side is not None
-        else None
-    )
+    # Only a size the client asked for gets a note: the default is no promise. Validation fitted the photo into
+    # max_side: a longest side under it is the photo's own; one at it means the photo was at least that large.
+    note = None
+    if options.max_side is not None:
+        photo_side = content.longest_side if content.longest_side < max_side else options.max_side
+        note = size_note(options.max_side, settings.max_side_limit, photo_side)
     return await run_in_threadpool(
         jobs.submit,
         kind=kind,
