@@ -144,6 +144,9 @@ def _gallery_paths(style_ids: list[str]) -> list[Path]:
     except SettingsError as exc:
         raise CliError(str(exc)) from exc
     gallery = load_gallery(settings.gallery_dirs, settings.gallery_manifest)
+    if not gallery:
+        folders = ", ".join(str(folder) for folder in settings.gallery_dirs)
+        raise CliError(f"--style-id: the gallery is empty: no paintings in {folders} (set VST_GALLERY_DIRS)")
     paths = []
     for style_id in style_ids:
         entry = gallery.get(style_id)

@@ -173,3 +173,14 @@ def test_serve_help_explains_every_flag_and_the_environment(capsys: pytest.Captu
     out = capsys.readouterr().out
     for text in ("--host HOST", "0.0.0.0", "--port PORT", "--workers WORKERS", "REDIS_URL", "VST_RUN_DIR"):
         assert text in out, text
+
+
+def test_style_id_with_an_empty_gallery_says_where_it_looked(
+    photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "no-paintings"
+    empty.mkdir()
+    monkeypatch.setenv("VST_GALLERY_DIRS", f'["{empty}"]')
+    assert _stylize(str(photo), "--style-id", "hokusai_great_wave", "-o", str(tmp_path / "o.png")) == 2
+    err = capsys.readouterr().err
+    assert "the gallery is empty" in err and str(empty) in err
