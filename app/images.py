@@ -37,6 +37,10 @@ class ValidImage:
     width: int
     height: int
 
+    @property
+    def longest_side(self) -> int:
+        return max(self.width, self.height)
+
 
 async def read_upload(upload: UploadFile, field: str, max_bytes: int) -> bytes:
     """The upload's bytes; 413 when it holds more than ``max_bytes``, 415 when it is empty."""

@@ -114,6 +114,7 @@ class JobStore:
         max_side: int,
         image_format: str,
         owner: str | None = None,
+        note: str | None = None,
     ) -> JobView:
         """Store the inputs and enqueue the job; 429 when the queue is full.
 
@@ -159,7 +160,7 @@ class JobStore:
                 result_ttl=ttl,
                 failure_ttl=ttl,
                 description=f"{kind} {content.width}x{content.height} with {len(styles)} style(s)",
-                meta={"kind": kind, "progress": 0.0, "owner": owner},
+                meta={"kind": kind, "progress": 0.0, "owner": owner, "note": note},
                 retry=Retry(max=self.settings.job_retries) if self.settings.job_retries else None,
             )
         return self.view(job_id, owner)
@@ -210,6 +211,7 @@ class JobStore:
             started_at=_iso(job.started_at) if status != "queued" else None,
             ended_at=_iso(job.ended_at) if status in ENDED_STATUSES else None,
             error=error,
+            note=job.meta.get("note"),
             cancel_requested=bool(self.redis.exists(cancel_key(job.id))),
         )
         if status == "queued":

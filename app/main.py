@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.retry import Retry as AsyncRetry
@@ -112,7 +113,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.state.redis.close()
         await app.state.waiter.close()
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's and ReDoc's files from its own package instead of a CDN, so that /docs
+    # and /redoc work on a machine without internet (and no visitor's browser is sent to a third party).
+    app = FastAPIOffline(
         title="Variational Style Transfer",
         version="0.1.0",
         description=DESCRIPTION,

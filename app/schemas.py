@@ -95,6 +95,15 @@ class JobView(BaseModel):
     width: int | None = None
     height: int | None = None
     error: ErrorDetail | None = None
+    note: str | None = Field(
+        default=None,
+        description="Set when the result is smaller than the `max_side` asked: the server's cap, or a smaller photo "
+        "(photos are never enlarged).",
+        examples=[
+            "up to 1024 px asked; your photo is 512 px and photos are never enlarged: the result is 512 px "
+            "on its longest side"
+        ],
+    )
     cancel_requested: bool = False
     timings: Timings = Field(default_factory=Timings)
 
@@ -112,6 +121,7 @@ class StyleView(BaseModel):
                     "source": "gallery",
                     "image_url": "/styles/hokusai_great_wave/image",
                     "created_at": None,
+                    "featured": True,
                 }
             ]
         }
@@ -123,6 +133,7 @@ class StyleView(BaseModel):
     source: Literal["gallery", "upload"]
     image_url: str
     created_at: float | None = Field(default=None, description="Unix time of the upload; none for the gallery.")
+    featured: bool = Field(default=False, description="One of the gallery's featured paintings, listed first.")
 
 
 class StyleList(BaseModel):

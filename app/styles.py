@@ -7,6 +7,8 @@ listing, so no client-supplied text ever becomes a file path.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -30,6 +32,19 @@ STYLE_MAX_SIDE = 1024
 STYLE_INDEX_KEY = f"{KEY_PREFIX}:styles"
 
 
+UPLOAD_ID_SECRET_KEY = f"{KEY_PREFIX}:styles:id-secret"
+
+
+def upload_id(image_sha256: str, owner: str | None, secret: bytes) -> str:
+    """An uploaded style's id: the same image uploaded again by the same owner finds the same style.
+
+    Keyed with a server secret and the owner, so that with API keys another key can neither guess the id of
+    an image it has (128 bits, unpredictable without the secret) nor land on another owner's style.
+    """
+    digest = hmac.new(secret, f"{owner or ''}:{image_sha256}".encode(), hashlib.sha256).hexdigest()
+    return f"user-{digest[:32]}"
+
+
 def _style_key(style_id: str) -> str:
     return f"{KEY_PREFIX}:style:{style_id}"
 
@@ -40,6 +55,26 @@ class GalleryEntry:
     title: str
     artist: str
     path: Path
+    featured: int | None = None  # rank among the featured paintings (1 first); None for the others
+
+
+def artist_sort_key(artist: str) -> str:
+    """The artist's name as people look it up: without the life dates and an "Attributed to" prefix."""
+    name = artist.split(" (", 1)[0].strip()
+    name = re.sub(r"^(attributed to|workshop of|circle of)\s+", "", name, flags=re.IGNORECASE)
+    return name.casefold()
+
+
+def _gallery_order(entry: GalleryEntry) -> tuple[int, int, str, str]:
+    """The featured paintings first, by rank; then every other one by artist, then title."""
+    if entry.featured is not None:
+        return (0, entry.featured, "", "")
+    return (1, 0, artist_sort_key(entry.artist), entry.title.casefold())
+
+
+def _rank(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
 
 
 def _gallery_id(path: Path) -> str:
@@ -47,13 +82,14 @@ def _gallery_id(path: Path) -> str:
 
 
 def load_gallery(folders: tuple[Path, ...], manifest: Path) -> dict[str, GalleryEntry]:
-    """Every image in ``folders``; titles and artists from the manifest (TSV with file, title, artist)."""
-    described: dict[str, tuple[str, str]] = {}
+    """Every image in ``folders``, in gallery order (:func:`_gallery_order`); titles, artists and the featured
+    rank from the manifest (TSV with the columns file, title, artist and featured)."""
+    described: dict[str, tuple[str, str, int | None]] = {}
     if manifest.is_file():
         with manifest.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle, delimiter="\t"):
+            for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
                 name = Path(row.get("file") or "").name
-                described[name] = (row.get("title") or "", row.get("artist") or "")
+                described[name] = (row.get("title") or "", row.get("artist") or "", _rank(row.get("featured")))
     entries: dict[str, GalleryEntry] = {}
     for folder in folders:
         if not folder.is_dir():
@@ -62,12 +98,18 @@ def load_gallery(folders: tuple[Path, ...], manifest: Path) -> dict[str, Gallery
             if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
                 continue
             style_id = _gallery_id(path)
-            title, artist = described.get(path.name, ("", ""))
+            title, artist, featured = described.get(path.name, ("", "", None))
             entries.setdefault(
                 style_id,
-                GalleryEntry(id=style_id, title=title or path.stem.replace("_", " "), artist=artist, path=path),
+                GalleryEntry(
+                    id=style_id,
+                    title=title or path.stem.replace("_", " "),
+                    artist=artist,
+                    path=path,
+                    featured=featured,
+                ),
             )
-    return entries
+    return {entry.id: entry for entry in sorted(entries.values(), key=_gallery_order)}
 
 
 class StyleRegistry:
@@ -84,7 +126,12 @@ class StyleRegistry:
     @staticmethod
     def _view_of_gallery(entry: GalleryEntry) -> StyleView:
         return StyleView(
-            id=entry.id, title=entry.title, artist=entry.artist, source="gallery", image_url=f"/styles/{entry.id}/image"
+            id=entry.id,
+            title=entry.title,
+            artist=entry.artist,
+            source="gallery",
+            image_url=f"/styles/{entry.id}/image",
+            featured=entry.featured is not None,
         )
 
     @staticmethod
@@ -112,8 +159,9 @@ class StyleRegistry:
         return {name.encode(): value for name, value in zip(names, values, strict=True) if value is not None}
 
     def list(self, owner: str | None = None) -> list[StyleView]:
+        """The gallery in its order, then the uploaded styles, newest first."""
         views = [self._view_of_gallery(entry) for entry in self.gallery.values()]
-        for raw_id in cast(list[bytes], self.redis.zrange(STYLE_INDEX_KEY, 0, -1)):
+        for raw_id in cast(list[bytes], self.redis.zrevrange(STYLE_INDEX_KEY, 0, -1)):
             style_id = raw_id.decode()
             fields = self._uploaded_fields(style_id, with_image=False, owner=owner)
             if fields is not None:
@@ -146,15 +194,20 @@ class StyleRegistry:
         meta = json.loads(fields[b"meta"])
         return ValidImage(png=fields[b"png"], sha256=meta["sha256"], width=meta["width"], height=meta["height"])
 
-    def add(self, image: ValidImage, title: str, artist: str, owner: str | None = None) -> StyleView:
-        """Store an uploaded style; with API keys only ``owner`` (the uploader's owner id) will see it."""
+    def add(self, image: ValidImage, title: str, artist: str, owner: str | None = None) -> tuple[StyleView, bool]:
+        """Store an uploaded style, or find the same image already uploaded by ``owner``: ``(view, created)``.
+
+        With API keys only ``owner`` (the uploader's owner id) will see it.
+        """
+        style_id = upload_id(image.sha256, owner, self._id_secret())
+        existing = self._uploaded_fields(style_id, with_image=False, owner=owner)
+        if existing is not None:
+            return self._view_of_upload(style_id, existing), False
         if cast(int, self.redis.zcard(STYLE_INDEX_KEY)) >= self.max_uploaded:
             raise Conflict(
                 f"the registry already holds {self.max_uploaded} uploaded styles; delete some first",
                 code="registry_full",
             )
-        # 128 random bits: with API keys, another key can neither guess nor use an uploaded style's id.
-        style_id = f"user-{secrets.token_hex(16)}"
         created_at = time.time()
         meta = {
             "title": title,
@@ -169,7 +222,12 @@ class StyleRegistry:
             pipe.hset(_style_key(style_id), mapping={"meta": json.dumps(meta), "png": image.png})
             pipe.zadd(STYLE_INDEX_KEY, {style_id: created_at})
             pipe.execute()
-        return self._view_of_upload(style_id, {b"meta": json.dumps(meta).encode()})
+        return self._view_of_upload(style_id, {b"meta": json.dumps(meta).encode()}), True
+
+    def _id_secret(self) -> bytes:
+        """A random secret kept in Redis, the same for every API replica, made by the first upload."""
+        self.redis.set(UPLOAD_ID_SECRET_KEY, secrets.token_bytes(32), nx=True)
+        return cast(bytes, self.redis.get(UPLOAD_ID_SECRET_KEY))
 
     def delete(self, style_id: str, owner: str | None = None) -> None:
         if style_id in self.gallery:

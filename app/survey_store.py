@@ -43,6 +43,7 @@ PARTICIPANT_ID = re.compile(r"^[0-9a-f]{32}$")
 IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
 ITEM_ID = re.compile(ITEM_ID_PATTERN)
 MAX_DECEPTION_BATCH = 12
+NOT_PREPARED = "no survey is running at the moment"
 
 # KEYS: voted, participants, shown, picked, log.  ARGV: member, participant, picked method, log entry, shown...
 _PREFERENCE_VOTE = """
@@ -195,6 +196,7 @@ class SurveyStore:
         self._loaded: LoadedSet | None = None
         self._loaded_stamp: tuple[int, int] | None = None
         self._problem = ""
+        self._told = ""
         self._lock = threading.Lock()
         self._preference_vote = redis.register_script(_PREFERENCE_VOTE)
         self._deception_vote = redis.register_script(_DECEPTION_VOTE)
@@ -205,16 +207,18 @@ class SurveyStore:
 
     def current(self) -> LoadedSet | None:
         """The survey set, reloaded when ``manifest.json`` was rewritten (e.g. by ``vst survey-prepare``)."""
+        # What visitors read (the status and 503 answers) names no server path and no admin command: how to
+        # prepare a set is the operator's business, told once in the log and in docs/service.md.
         if self.folder is None:
-            self._problem = "no survey folder is configured (VST_SURVEY_DIR)"
+            self._problem = NOT_PREPARED
+            self._tell_operator("no survey folder is configured (VST_SURVEY_DIR)")
             return None
         manifest = self.folder / MANIFEST_NAME
         try:
             stat = manifest.stat()
         except OSError:
-            self._problem = (
-                f"no survey set has been prepared in {self.folder}; run `vst survey-prepare --out {self.folder}`"
-            )
+            self._problem = NOT_PREPARED
+            self._tell_operator(f"no survey set in {self.folder}; prepare one with `vst survey-prepare --out DIR`")
             return None
         stamp = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
@@ -224,10 +228,15 @@ class SurveyStore:
                     self._loaded = load_survey_set(self.folder)
                     self._problem = ""
                 except (OSError, ValueError) as exc:
-                    logger.error("survey set not loaded: %s", exc)
+                    logger.error("survey set in %s not loaded: %s", self.folder, exc)
                     self._loaded = None
-                    self._problem = f"the survey set in {self.folder} cannot be used: {exc}"
+                    self._problem = "the survey set cannot be used right now"
             return self._loaded
+
+    def _tell_operator(self, text: str) -> None:
+        if text != self._told:
+            self._told = text
+            logger.warning("survey closed: %s", text)
 
     def require(self) -> LoadedSet:
         loaded = self.current()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,14 +61,50 @@ def _weights(text: str) -> list[float]:
     return values
 
 
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+DEFAULT_MAX_SIDE = 512
+
+
+def _output_path(text: str) -> Path:
+    """``-o``: checked before any model work, so that a wrong name fails at once, not after the model ran."""
+    path = Path(text)
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: the name must end in {', '.join(OUTPUT_SUFFIXES)} (it sets the format)"
+        )
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is a folder")
+    return path
+
+
 def _add_stylize_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", required=True, type=Path, help="output image (PNG/JPEG/WebP)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=_output_path,
+        help="output image; its suffix sets the format: .png, .jpg/.jpeg or .webp",
+    )
+    parser.add_argument(
+        "--style-id",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a painting of the service's built-in gallery by its id (as in GET /styles), instead of a file; "
+        "the gallery is read from the same folders as the service (VST_GALLERY_DIRS)",
+    )
     parser.add_argument("--alpha", type=_unit_float, default=1.0, help="content-style trade-off in [0, 1]")
     parser.add_argument("--variation", type=_non_negative_float, default=0.0, help="sampling temperature >= 0")
     parser.add_argument("--seed", type=int, default=None, help="random seed; the same seed gives the same image")
     parser.add_argument("--samples", type=_samples, default=1, help="K > 1 writes OUT-0 ... OUT-{K-1}")
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
-    parser.add_argument("--max-side", type=_positive_int, default=512, help="longest output side in pixels")
+    parser.add_argument(
+        "--max-side",
+        type=_positive_int,
+        default=None,
+        help=f"longest output side in pixels (default {DEFAULT_MAX_SIDE}), at most the photo's own: photos are never "
+        "enlarged, and a note says so when asked for more",
+    )
     parser.add_argument("--checkpoint", type=Path, default=None, help="model checkpoint (default: shipped)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
 
@@ -93,12 +132,63 @@ def _device(name: str) -> torch.device:
         raise CliError(str(exc)) from exc
 
 
+def _gallery_paths(style_ids: list[str]) -> list[Path]:
+    """The files of the service's gallery paintings ``style_ids``, found as the API finds them."""
+    if not style_ids:
+        return []
+    from app.settings import SettingsError, load_settings
+    from app.styles import load_gallery
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from exc
+    gallery = load_gallery(settings.gallery_dirs, settings.gallery_manifest)
+    if not gallery:
+        folders = ", ".join(str(folder) for folder in settings.gallery_dirs)
+        raise CliError(f"--style-id: the gallery is empty: no paintings in {folders} (set VST_GALLERY_DIRS)")
+    paths = []
+    for style_id in style_ids:
+        entry = gallery.get(style_id)
+        if entry is None:
+            close = difflib.get_close_matches(style_id, list(gallery), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise CliError(f"no gallery style with id {style_id!r}{hint}")
+        paths.append(entry.path)
+    return paths
+
+
+def _say(args: argparse.Namespace, kind: str, text: str) -> None:
+    print(f"vst {args.command}: {kind}: {text}", file=sys.stderr)
+
+
+def _prepare_output(output: Path) -> None:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc}") from exc
+    if not os.access(output.parent, os.W_OK):
+        raise CliError(f"cannot write {output}: the folder {output.parent} is not writable")
+
+
 def _run_stylize(args: argparse.Namespace, style_paths: list[Path], weights: list[float] | None) -> int:
+    from app.sizing import size_note
     from model.checkpoint import CheckpointError, load_checkpoint
     from model.inference import Stylizer
 
+    _prepare_output(args.output)
+    if args.samples > 1 and args.variation == 0:
+        _say(
+            args,
+            "warning",
+            f"--samples {args.samples} at --variation 0 writes {args.samples} identical images; "
+            "give --variation > 0 (e.g. 1) for different ones",
+        )
     content = _open_image(args.content)
     styles = [_open_image(p) for p in style_paths]
+    note = size_note(args.max_side, None, max(content.size)) if args.max_side is not None else None
+    if note:
+        _say(args, "note", note)
     device = _device(args.device)
     try:
         model, _ = load_checkpoint(args.checkpoint, device=device)
@@ -115,10 +205,9 @@ def _run_stylize(args: argparse.Namespace, style_paths: list[Path], weights: lis
         samples=args.samples,
         seed=args.seed,
         preserve_color=args.preserve_color,
-        max_side=args.max_side,
+        max_side=args.max_side or DEFAULT_MAX_SIDE,
     )
     output: Path = args.output
-    output.parent.mkdir(parents=True, exist_ok=True)
     if len(images) == 1:
         targets = [output]
     else:
@@ -133,26 +222,42 @@ def _run_stylize(args: argparse.Namespace, style_paths: list[Path], weights: lis
 
 
 def add_stylize(sub: Any) -> None:
-    parser = sub.add_parser("stylize", help="stylize a photo with a style image")
-    parser.add_argument("content", type=Path)
-    parser.add_argument("style", type=Path)
+    parser = sub.add_parser(
+        "stylize",
+        help="stylize a photo with a style image",
+        description="Stylize a photo with one painting: a file, or --style-id for one of the service's gallery.",
+    )
+    parser.add_argument("content", type=Path, help="the photo")
+    parser.add_argument("style", type=Path, nargs="?", help="the painting (or give --style-id)")
     _add_stylize_options(parser)
-    parser.set_defaults(handler=lambda a: _run_stylize(a, [a.style], None))
+
+    def handler(args: argparse.Namespace) -> int:
+        if (args.style is None) == (len(args.style_id) == 0) or len(args.style_id) > 1:
+            parser.error("give exactly one style: a file or one --style-id")
+        paths = [args.style] if args.style is not None else _gallery_paths(args.style_id)
+        return _run_stylize(args, paths, None)
+
+    parser.set_defaults(handler=handler)
 
 
 def add_interpolate(sub: Any) -> None:
-    parser = sub.add_parser("interpolate", help="stylize with a weighted blend of 2..8 styles")
-    parser.add_argument("content", type=Path)
-    parser.add_argument("styles", type=Path, nargs="+", help="2..8 style images")
+    parser = sub.add_parser(
+        "interpolate",
+        help="stylize with a weighted blend of 2..8 styles",
+        description="Blend 2..8 paintings: files first, then each --style-id, in that order for --weights.",
+    )
+    parser.add_argument("content", type=Path, help="the photo")
+    parser.add_argument("styles", type=Path, nargs="*", help="style images (with any --style-id: 2..8 in all)")
     parser.add_argument("--weights", type=_weights, required=True, help="one weight per style, e.g. 1,2,1")
     _add_stylize_options(parser)
 
     def handler(args: argparse.Namespace) -> int:
-        if not 2 <= len(args.styles) <= 8:
-            parser.error(f"interpolate takes 2..8 styles, got {len(args.styles)}")
-        if len(args.weights) != len(args.styles):
-            parser.error(f"got {len(args.weights)} weights for {len(args.styles)} styles")
-        return _run_stylize(args, args.styles, args.weights)
+        count = len(args.styles) + len(args.style_id)
+        if not 2 <= count <= 8:
+            parser.error(f"interpolate takes 2..8 styles, got {count}")
+        if len(args.weights) != count:
+            parser.error(f"got {len(args.weights)} weights for {count} styles")
+        return _run_stylize(args, [*args.styles, *_gallery_paths(args.style_id)], args.weights)
 
     parser.set_defaults(handler=handler)
 
@@ -329,11 +434,38 @@ def add_survey_prepare(sub: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
+SERVE_EPILOG = """\
+environment:
+  REDIS_URL      use this Redis (redis://, rediss:// or unix://); unset: start a local redis-server
+                 on a free port, its data in VST_RUN_DIR
+  VST_RUN_DIR    where the logs (logs/api.log, logs/worker-N.log) and the local Redis's data
+                 (redis/) go (default: .run in the repository)
+  VST_*          the API's and the workers' own settings (sizes, limits, API keys, survey folder),
+                 passed on to them; see docs/service.md
+
+Ctrl-C stops the API first, then the workers (a running job finishes), then Redis."""
+
+
 def add_serve(sub: Any) -> None:
-    parser = sub.add_parser("serve", help="run Redis (if needed), a worker and the API locally")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1, help="number of worker processes")
+    parser = sub.add_parser(
+        "serve",
+        help="run Redis (if needed), a worker and the API locally",
+        description="Run the whole service on this machine: Redis (unless REDIS_URL is set), N workers with the "
+        "model loaded, and the API with the web page.",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the API listens on (default: %(default)s, this machine only; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port", type=_positive_int, default=8000, help="the API's port (default: %(default)s): http://HOST:PORT"
+    )
+    parser.add_argument(
+        "--workers", type=_positive_int, default=1, help="number of worker processes (default: %(default)s)"
+    )
 
     def handler(args: argparse.Namespace) -> int:
         from app.runner import serve

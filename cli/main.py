@@ -16,7 +16,8 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and each subcommand's own, by name."""
     from cli import commands
 
     parser = argparse.ArgumentParser(prog="vst", description="Variational style transfer.")
@@ -29,13 +30,16 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_datasets(sub)
     commands.add_survey_prepare(sub)
     commands.add_serve(sub)
-    return parser
+    return parser, dict(sub.choices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = _parser()
-    args = parser.parse_args(argv)
+    parser, subcommands = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # parse_args would report these with the top-level usage, which does not show the subcommand's flags.
+        subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.handler(args) or 0)
     except CliError as exc:

@@ -5,9 +5,11 @@ tests, with production limits). Prepares a small survey set with ``prepare_surve
 ``--survey-dir`` when given and still empty, so that a rerun reuses it. Then drives the system Chromium
 headless through the page and the survey.
 
-Writes docs/screenshot-page.png (a stylize job with three samples), docs/screenshot-sweep.png (a two-style
-sweep), docs/screenshot-phone.png (the page at phone width), docs/screenshot-survey.png (a preference
-item) and docs/screenshot-survey-deception.png (the real-or-not task). No votes are cast.
+Writes docs/screenshot-page.png (a stylize job with three samples), docs/screenshot-lightbox.png (a result
+enlarged, with the before/after slider at the middle), docs/screenshot-sweep.png (a two-style sweep),
+docs/screenshot-phone.png (the page at phone width), docs/screenshot-survey.png (a preference item) and
+docs/screenshot-survey-deception.png (the real-or-not task); with ``--no-survey`` only the first four.
+No votes are cast.
 """
 
 from __future__ import annotations
@@ -79,6 +81,17 @@ def shoot_page(page: Page) -> None:
     print("wrote docs/screenshot-page.png")
 
 
+def shoot_lightbox(page: Page) -> None:
+    pick(page, DATA / "content" / "kodak_kodim02.jpg", ["vangogh_starry_night"])
+    page.click("#stylize-button")
+    page.wait_for_function(RESULTS_DECODED, arg=1, timeout=300_000)
+    page.locator("#results .result .compare-button").click()
+    page.wait_for_function("document.querySelector('#lightbox-image').naturalWidth > 0")
+    page.wait_for_function("document.querySelector('#lightbox-photo').naturalWidth > 0")
+    page.screenshot(path=DOCS / "screenshot-lightbox.png")
+    print("wrote docs/screenshot-lightbox.png")
+
+
 def shoot_sweep(page: Page) -> None:
     pick(page, DATA / "content" / "weavly_tower_sunset.jpg", ["hokusai_great_wave", "vangogh_night_cafe"])
     page.fill("#sweep-steps", "5")
@@ -116,13 +129,18 @@ def main() -> int:
         "--survey-dir", type=Path, default=None, help="survey set to use; prepared there (and kept) when it has none"
     )
     parser.add_argument("--gatys-steps", type=int, default=100, help="for the survey set prepared here")
+    parser.add_argument(
+        "--no-survey",
+        action="store_true",
+        help="only the stylize page's screenshots: no survey set is prepared (its menu links are then hidden)",
+    )
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="vst-screenshots-") as scratch:
         work = Path(scratch)
         survey_dir = args.survey_dir or work / "survey"
-        if not (survey_dir / "manifest.json").is_file():
+        if not args.no_survey and not (survey_dir / "manifest.json").is_file():
             prepare_survey(survey_dir, args.gatys_steps)
         redis = LocalRedis(work / "redis")
         stack = Stack(redis_url=redis.start(), checkpoint=DEFAULT_CHECKPOINT, log_dir=work / "logs")
@@ -131,7 +149,8 @@ def main() -> int:
             _, base_url = stack.start_api("screenshots", env={**API_ENV, "VST_SURVEY_DIR": str(survey_dir)})
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-                for shoot in (shoot_page, shoot_sweep, shoot_phone, shoot_survey):
+                shots = [shoot_page, shoot_lightbox, shoot_sweep, shoot_phone]
+                for shoot in shots if args.no_survey else [*shots, shoot_survey]:
                     context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
                     shoot(context.new_page())
                     context.close()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from app.archive import results_zip
 from app.deps import JobStoreDep, JobWaiterDep, SettingsDep, StyleRegistryDep
 from app.errors import Unprocessable, error_responses
 from app.images import MIN_CONTENT_SIDE, ValidImage, read_upload, validate_image
@@ -16,6 +17,7 @@ from app.protocol import ImageFormat
 from app.schemas import JobView, StylizeOptions
 from app.security import CallerDep
 from app.settings import ApiSettings
+from app.sizing import size_note
 from app.styles import STYLE_MAX_SIDE, StyleRegistry
 from app.waiting import MAX_WAIT_S
 
@@ -65,8 +67,15 @@ async def _submit(
     steps: int | None,
     max_side: int,
     owner: str | None,
+    settings: ApiSettings,
 ) -> JobView:
     """Queue one job with the shared options; the store's Redis calls run off the event loop."""
+    # Only a size the client asked for gets a note: the default is no promise. Validation fitted the photo into
+    # max_side: a longest side under it is the photo's own; one at it means the photo was at least that large.
+    note = None
+    if options.max_side is not None:
+        photo_side = content.longest_side if content.longest_side < max_side else options.max_side
+        note = size_note(options.max_side, settings.max_side_limit, photo_side)
     return await run_in_threadpool(
         jobs.submit,
         kind=kind,
@@ -82,6 +91,7 @@ async def _submit(
         max_side=max_side,
         image_format=options.format,
         owner=owner,
+        note=note,
     )
 
 
@@ -161,7 +171,7 @@ async def stylize(
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
     styles = await _styles([style] if style else [], [style_id] if style_id else [], settings, registry, caller.owner)
-    view = await _submit(jobs, options, "stylize", content_image, styles, None, None, max_side, caller.owner)
+    view = await _submit(jobs, options, "stylize", content_image, styles, None, None, max_side, caller.owner, settings)
     return _accepted(view, response)
 
 
@@ -212,7 +222,16 @@ async def interpolate(
     content_image = await _content(content, settings, max_side)
     style_images = await _styles(uploads, ids, settings, registry, caller.owner)
     view = await _submit(
-        jobs, options, "interpolate", content_image, style_images, parsed_weights, steps, max_side, caller.owner
+        jobs,
+        options,
+        "interpolate",
+        content_image,
+        style_images,
+        parsed_weights,
+        steps,
+        max_side,
+        caller.owner,
+        settings,
     )
     return _accepted(view, response)
 
@@ -259,6 +278,21 @@ async def get_result(
         content=data,
         media_type=media_type,
         headers={"Content-Disposition": f'inline; filename="{job_id}-{index}.{extension}"'},
+    )
+
+
+@router.get(
+    "/jobs/{job_id}/results.zip",
+    summary="All of a finished job's images as one zip file",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "The zip file."}, **error_responses(404, 409)},
+)
+async def get_results_zip(job_id: str, jobs: JobStoreDep, caller: CallerDep) -> Response:
+    data = await run_in_threadpool(results_zip, jobs, job_id, caller.owner)
+    return Response(
+        content=data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="stylized-{job_id}.zip"'},
     )
 
 

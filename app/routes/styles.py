@@ -18,7 +18,10 @@ from app.styles import STYLE_MAX_SIDE
 router = APIRouter(tags=["styles"])
 
 
-@router.get("/styles", summary="All styles: the built-in gallery, then uploaded ones")
+@router.get(
+    "/styles",
+    summary="All styles: the built-in gallery (featured first, then by artist), then uploads (newest first)",
+)
 async def list_styles(registry: StyleRegistryDep, caller: CallerDep) -> StyleList:
     return StyleList(styles=await run_in_threadpool(registry.list, caller.owner))
 
@@ -27,8 +30,14 @@ async def list_styles(registry: StyleRegistryDep, caller: CallerDep) -> StyleLis
     "/styles",
     status_code=201,
     summary="Register a style image",
-    description="Upload a painting once and use its `id` as `style_id` / `style_ids` in later jobs.",
-    responses=error_responses(409, 413, 415, 422),
+    description=(
+        "Upload a painting once and use its `id` as `style_id` / `style_ids` in later jobs. The same image "
+        "uploaded again answers 200 with the style it already is (its first title kept), not a second entry."
+    ),
+    responses={
+        200: {"model": StyleView, "description": "The image was already registered."},
+        **error_responses(409, 413, 415, 422),
+    },
 )
 async def add_style(
     response: Response,
@@ -41,9 +50,11 @@ async def add_style(
 ) -> StyleView:
     data = await read_upload(image, "image", settings.max_upload_bytes)
     valid = await run_in_threadpool(validate_image, data, "image", settings.max_image_pixels, STYLE_MAX_SIDE)
-    view = await run_in_threadpool(
+    view, created = await run_in_threadpool(
         registry.add, valid, title or (image.filename or "untitled")[:200], artist, caller.owner
     )
+    if not created:
+        response.status_code = 200
     response.headers["Location"] = f"/styles/{view.id}"
     return view
 

@@ -118,6 +118,17 @@ export function showError(box, error) {
   box.classList.remove("hidden");
 }
 
+// The survey's links lead somewhere only while a survey set is loaded: hidden until the status says so.
+export async function revealSurveyLinks() {
+  try {
+    const status = await getJson("/survey/api/status");
+    document.querySelectorAll(".survey-link").forEach((link) => link.classList.toggle("hidden", !status.available));
+    return status;
+  } catch {
+    return null; // the links stay hidden
+  }
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function percent(value, digits = 0) {

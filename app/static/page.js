@@ -1,7 +1,10 @@
 // The stylize page: a photo, styles from the gallery or uploaded, weights, options, a job and its results.
 import {
-  ApiError, apiKey, getJson, imageSource, needsKey, percent, postForm, request, setApiKey, showError, showImage, sleep,
+  ApiError, apiKey, getJson, imageSource, needsKey, percent, postForm, request, revealSurveyLinks, setApiKey,
+  showError, showImage, sleep,
 } from "./api.js";
+import { Gallery } from "./gallery.js";
+import { Lightbox, sweepStrip } from "./viewer.js";
 
 const MAX_STYLES = 8;
 const DEFAULT_WEIGHT = 50;
@@ -9,13 +12,17 @@ const DEFAULT_WEIGHT = 50;
 const $ = (id) => document.getElementById(id);
 const state = {
   content: null, // File
-  styles: new Map(), // id -> style view from GET /styles
+  contentUrl: "", // an object URL of it, for the preview and the before/after slider
+  contentSide: 0, // its longest side in pixels, once the preview has decoded it
   selected: [], // [{style, weight}] in the order picked
-  job: null, // {id, kind, sweep, names}
+  job: null, // {id, sweep, names, steps, photoUrl}
   pollToken: 0,
 };
+let gallery;
+let lightbox;
 
 function fail(error) {
+  $("message").className = "message error hidden";
   showError($("message"), error);
   if (needsKey(error)) showKeyForm();
   if (error) $("message").scrollIntoView({ block: "nearest", behavior: "smooth" });
@@ -62,16 +69,36 @@ async function checkService() {
 
 function setContent(file) {
   state.content = file || null;
+  state.contentSide = 0;
   const preview = $("content-preview");
+  // The last job's before/after slider still needs its own photo: only an unused URL is revoked.
+  if (state.contentUrl && (!state.job || state.job.photoUrl !== state.contentUrl)) URL.revokeObjectURL(state.contentUrl);
+  state.contentUrl = "";
+  $("content-size").textContent = "PNG, JPEG or WebP";
   if (!file) {
     preview.classList.add("hidden");
     $("content-label").innerHTML = "<strong>Choose a photo</strong> or drop it here";
+    renderSizeHint();
     return;
   }
-  preview.src = URL.createObjectURL(file);
+  state.contentUrl = URL.createObjectURL(file);
+  preview.src = state.contentUrl;
   preview.classList.remove("hidden");
   $("content-label").textContent = `${file.name} — click to change`;
   fail(null);
+}
+
+function renderSizeHint() {
+  const asked = Number($("max-side").value || 0);
+  const hint = $("size-hint");
+  const side = state.contentSide;
+  if (asked && side && side < asked) {
+    hint.textContent = `up to ${asked} px; your photo is ${side} px, so the result will be ${side} px (photos are never enlarged)`;
+    hint.classList.add("warn");
+  } else {
+    hint.textContent = "longest side, up to the photo's own: photos are never enlarged";
+    hint.classList.remove("warn");
+  }
 }
 
 function wireContent() {
@@ -90,43 +117,23 @@ function wireContent() {
   });
   // A broken preview is not an error yet: the server decides what is an image, and says why.
   $("content-preview").addEventListener("error", () => $("content-preview").classList.add("hidden"));
+  $("content-preview").addEventListener("load", () => {
+    const preview = $("content-preview");
+    state.contentSide = Math.max(preview.naturalWidth, preview.naturalHeight);
+    $("content-size").textContent = `${preview.naturalWidth}×${preview.naturalHeight} px`;
+    renderSizeHint();
+  });
 }
 
 // --- Gallery and selection -----------------------------------------------------------------------
 
-function styleButton(style) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.dataset.styleId = style.id;
-  button.setAttribute("aria-pressed", "false");
-  button.title = style.artist ? `${style.title} — ${style.artist}` : style.title;
-  const image = document.createElement("img");
-  image.alt = style.title;
-  image.loading = "lazy";
-  showImage(image, style.image_url);
-  const caption = document.createElement("span");
-  caption.textContent = style.title;
-  button.append(image, caption);
-  button.addEventListener("click", () => toggleStyle(style.id));
-  return button;
-}
-
 async function loadGallery() {
-  const gallery = $("gallery");
   try {
     const { styles } = await getJson("/styles");
-    // An upload can finish before this listing arrives: keep it, first, as uploadStyle placed it.
-    const listed = new Set(styles.map((style) => style.id));
-    const uploadedMeanwhile = [...state.styles.values()].filter((style) => !listed.has(style.id));
-    gallery.textContent = "";
-    for (const style of [...uploadedMeanwhile, ...styles]) {
-      state.styles.set(style.id, style);
-      gallery.append(styleButton(style));
-    }
-    if (!state.styles.size) gallery.innerHTML = '<p class="empty">No styles yet: upload one.</p>';
+    gallery.load(styles);
     renderSelection();
   } catch (error) {
-    gallery.innerHTML = '<p class="empty">The gallery could not be loaded.</p>';
+    $("featured-grid").innerHTML = '<p class="empty">The gallery could not be loaded.</p>';
     fail(error);
   }
 }
@@ -139,7 +146,7 @@ function toggleStyle(id) {
     fail(new ApiError(0, "too_many_styles", `at most ${MAX_STYLES} styles can be blended; remove one first`));
     return;
   } else {
-    state.selected.push({ style: state.styles.get(id), weight: DEFAULT_WEIGHT });
+    state.selected.push({ style: gallery.styles.get(id), weight: DEFAULT_WEIGHT });
     fail(null);
   }
   renderSelection();
@@ -197,11 +204,7 @@ function renderSelection() {
     list.append(item);
   });
   renderShares();
-  document.querySelectorAll("#gallery button").forEach((button) => {
-    const k = state.selected.findIndex((entry) => entry.style.id === button.dataset.styleId);
-    button.setAttribute("aria-pressed", String(k >= 0));
-    button.dataset.order = k >= 0 ? String(k + 1) : "";
-  });
+  gallery.markSelected(state.selected.map((entry) => entry.style.id));
   $("selected-heading").textContent = count
     ? `Selected: ${count} style${count > 1 ? "s" : ""}${count > 1 ? " — set their weights" : ""}`
     : "Selected: none yet";
@@ -209,17 +212,24 @@ function renderSelection() {
   $("stylize-button").textContent = count > 1 ? "Blend styles" : "Stylize";
 }
 
+function dropStyle(id) {
+  const index = state.selected.findIndex((entry) => entry.style.id === id);
+  if (index >= 0) state.selected.splice(index, 1);
+  renderSelection();
+}
+
 async function uploadStyle(file) {
   const form = new FormData();
   form.append("image", file);
   form.append("title", file.name.replace(/\.[^.]+$/, "").slice(0, 200));
   try {
+    // The same image again answers with the style it already is (the server deduplicates by content).
     const style = await postForm("/styles", form);
-    state.styles.set(style.id, style);
-    const button = styleButton(style);
-    $("gallery").prepend(button);
-    button.scrollIntoView({ block: "nearest" });
-    toggleStyle(style.id);
+    const known = gallery.styles.has(style.id);
+    const tile = gallery.add(style, { first: true });
+    if (tile) tile.scrollIntoView({ block: "nearest" });
+    if (!state.selected.some((entry) => entry.style.id === style.id)) toggleStyle(style.id);
+    if (known) showInfo(`“${style.title}” is already in your uploads: it is selected.`);
   } catch (error) {
     fail(error);
   } finally {
@@ -227,9 +237,16 @@ async function uploadStyle(file) {
   }
 }
 
+function showInfo(text) {
+  const box = $("message");
+  box.textContent = text;
+  box.className = "message info";
+}
+
 // --- Options -------------------------------------------------------------------------------------
 
 function wireOptions() {
+  $("max-side").addEventListener("change", renderSizeHint);
   for (const [id, digits] of [["alpha", 2], ["variation", 1]]) {
     const input = $(id);
     const show = () => { $(`${id}-value`).textContent = Number(input.value).toFixed(digits); };
@@ -262,8 +279,23 @@ function checkReady(needStyles) {
 
 // --- Jobs ----------------------------------------------------------------------------------------
 
+// A new submission starts from a clean slate: no earlier job's status, note or images stay on the page,
+// so that an error (or a new job's progress) cannot be read as belonging to them.
+function clearLastJob() {
+  state.pollToken += 1; // stops following the earlier job
+  state.job = null;
+  $("progress").value = 0;
+  $("progress-text").textContent = "";
+  $("progress-card").classList.add("hidden");
+  $("results").innerHTML = '<p class="empty">Your images will appear here.</p>';
+  $("results-job").classList.add("hidden");
+  $("results-note").classList.add("hidden");
+  $("download-all").classList.add("hidden");
+}
+
 async function submit(sweep) {
   fail(null);
+  clearLastJob();
   try {
     checkReady(sweep ? 2 : 1);
     const form = optionsForm();
@@ -282,7 +314,14 @@ async function submit(sweep) {
     }
     setBusy(true);
     const job = await postForm(url, form);
-    state.job = { id: job.id, sweep, names, steps: Number($("sweep-steps").value || 5) };
+    state.job = {
+      id: job.id,
+      sweep,
+      names,
+      steps: Number($("sweep-steps").value || 5),
+      samples: Number($("samples").value || 1),
+      photoUrl: state.contentUrl,
+    };
     await follow(state.job);
   } catch (error) {
     fail(error);
@@ -318,14 +357,14 @@ function describe(view) {
 }
 
 async function follow(job) {
-  const token = ++state.pollToken;
+  const token = state.pollToken;
   $("progress-card").classList.remove("hidden");
   let delay = 250;
   for (;;) {
     const view = await getJson(`/jobs/${job.id}`);
-    if (token !== state.pollToken) return; // a newer job took over
+    if (token !== state.pollToken) return; // a newer submission took over
     $("progress").value = view.progress;
-    $("progress-text").textContent = describe(view);
+    $("progress-text").textContent = `Job ${job.id.slice(0, 8)}: ${describe(view)}`;
     if (view.status === "finished") {
       renderResults(job, view);
       break;
@@ -353,26 +392,44 @@ async function cancel() {
 
 // --- Results -------------------------------------------------------------------------------------
 
-function resultFigure(url, caption, downloadName) {
+// With an API key, neither an <img> nor a link can send it: both show bytes fetched with the key.
+function setSource(url, ...targets) {
+  const apply = (source) => targets.forEach((target) => {
+    if (target instanceof HTMLImageElement) target.src = source;
+    else target.href = source;
+  });
+  if (apiKey()) imageSource(url).then(apply, fail);
+  else apply(url);
+}
+
+function resultFigure(url, caption, downloadName, open) {
   const figure = document.createElement("figure");
   figure.className = "result";
+  const zoom = document.createElement("button");
+  zoom.type = "button";
+  zoom.className = "zoom";
+  zoom.title = "Enlarge";
+  zoom.setAttribute("aria-label", `Enlarge ${caption}`);
   const image = document.createElement("img");
   image.alt = caption;
+  zoom.append(image);
+  zoom.addEventListener("click", () => open(0));
   const figcaption = document.createElement("figcaption");
   const label = document.createElement("span");
   label.textContent = caption;
+  const compare = document.createElement("button");
+  compare.type = "button";
+  compare.className = "compare-button";
+  compare.textContent = "Compare";
+  compare.title = "Before and after: this image against your photo";
+  compare.addEventListener("click", () => open(50));
   const link = document.createElement("a");
   link.download = downloadName;
-  if (apiKey()) {
-    // The key cannot ride on an <img> or a link: both show the bytes fetched with it.
-    imageSource(url).then((source) => { image.src = link.href = source; }, fail);
-  } else {
-    image.src = link.href = url;
-  }
   link.textContent = "Download";
-  figcaption.append(label, link);
-  figure.append(image, figcaption);
-  return figure;
+  setSource(url, image, link);
+  figcaption.append(label, compare, link);
+  figure.append(zoom, figcaption);
+  return { figure, item: { image, caption, downloadName } };
 }
 
 function renderResults(job, view) {
@@ -380,6 +437,25 @@ function renderResults(job, view) {
   results.textContent = "";
   const extension = (view.media_type || "image/png").split("/")[1];
   const name = (k) => `stylized-${job.id.slice(0, 8)}-${k}.${extension}`;
+  const items = [];
+  const add = (container, url, caption, index) => {
+    const position = items.length;
+    const { figure, item } = resultFigure(url, caption, name(index), (compareAt) => {
+      lightbox.open(items, position, job.photoUrl, compareAt);
+    });
+    items.push(item);
+    container.append(figure);
+  };
+  const what = job.sweep ? `a sweep ${job.names[0]} → ${job.names[1]}` : job.names.join(" + ");
+  $("results-job").textContent = `Job ${job.id.slice(0, 8)}: ${what}, ${view.width}×${view.height} px.`;
+  $("results-job").classList.remove("hidden");
+  $("results-note").textContent = view.note ? `Size: ${view.note}.` : "";
+  $("results-note").classList.toggle("hidden", !view.note);
+  if (view.result_urls.length > 1) {
+    setSource(`/jobs/${job.id}/results.zip`, $("download-all"));
+    $("download-all").download = `stylized-${job.id.slice(0, 8)}.zip`;
+    $("download-all").classList.remove("hidden");
+  }
   if (job.sweep) {
     // Results come step-major: index = step * samples + sample.
     const steps = job.steps;
@@ -394,17 +470,22 @@ function renderResults(job, view) {
       for (let k = 0; k < steps; k++) {
         const t = steps > 1 ? k / (steps - 1) : 0;
         const index = k * samples + s;
-        strip.append(resultFigure(view.result_urls[index], `${percent(1 - t)} / ${percent(t)}`, name(index)));
+        add(strip, view.result_urls[index], `${percent(1 - t)} / ${percent(t)}`, index);
       }
-      results.append(heading, strip);
+      results.append(heading, sweepStrip(strip));
     }
   } else {
+    const count = view.result_urls.length;
+    if (count > 1) {
+      const hint = document.createElement("p");
+      hint.className = "muted samples-hint";
+      hint.textContent = "The samples share their layout and differ in the fine texture and the mottling of "
+        + "flat areas such as the sky or a wall. Enlarge one and flip with ← / → to see where.";
+      results.append(hint);
+    }
     const grid = document.createElement("div");
-    grid.className = "results-grid";
-    view.result_urls.forEach((url, k) => {
-      const caption = view.result_urls.length > 1 ? `Sample ${k + 1}` : `${view.width}×${view.height}`;
-      grid.append(resultFigure(url, caption, name(k)));
-    });
+    grid.className = count > 1 ? "results-grid samples" : "results-grid single";
+    view.result_urls.forEach((url, k) => add(grid, url, count > 1 ? `Sample ${k + 1}` : `${view.width}×${view.height}`, k));
     results.append(grid);
   }
   $("results-card").scrollIntoView({ block: "nearest", behavior: "smooth" });
@@ -413,6 +494,8 @@ function renderResults(job, view) {
 // --- Start ---------------------------------------------------------------------------------------
 
 function main() {
+  gallery = new Gallery({ onPick: toggleStyle, onDeleted: dropStyle, onError: fail });
+  lightbox = new Lightbox();
   wireKeyForm();
   wireContent();
   wireOptions();
@@ -424,6 +507,7 @@ function main() {
   $("cancel-button").addEventListener("click", cancel);
   renderSelection();
   checkService();
+  revealSurveyLinks();
   loadGallery();
 }
 

@@ -1,5 +1,5 @@
 // The survey results: per-method rates with 95% Wilson intervals (computed by the server).
-import { getJson, percent, showError } from "./api.js";
+import { getJson, percent, revealSurveyLinks, showError } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,9 +60,9 @@ function methodRow(label, description, preference, deception) {
 
 async function main() {
   try {
-    const status = await getJson("/survey/api/status");
-    if (!status.available) {
-      $("unavailable").textContent = `No survey set is loaded: ${status.message}.`;
+    const status = await revealSurveyLinks();
+    if (!status || !status.available) {
+      $("unavailable").textContent = "There is no survey running at the moment, so there are no results to show.";
       $("unavailable").classList.remove("hidden");
       return;
     }

@@ -1,5 +1,5 @@
 // The survey: preference (pick the most appealing of 2-3 stylizations) and deception (mark the real artworks).
-import { getJson, postJson, showError } from "./api.js";
+import { getJson, postJson, revealSurveyLinks, showError } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const LETTERS = "ABC";
@@ -121,15 +121,25 @@ async function submitDeception() {
 
 // --- Start ---------------------------------------------------------------------------------------
 
+// Visitors see a plain note; how to prepare a survey set is in the operator's docs, not on this page.
+function showClosed() {
+  const box = $("unavailable");
+  box.textContent = "There is no survey running at the moment. Thank you for looking in! Meanwhile, you can ";
+  const link = document.createElement("a");
+  link.href = "/";
+  link.textContent = "turn a photo into a painting";
+  box.append(link, ".");
+  box.classList.remove("hidden");
+}
+
 async function main() {
   $("tab-preference").addEventListener("click", () => selectTab("preference"));
   $("tab-deception").addEventListener("click", () => selectTab("deception"));
   $("deception-submit").addEventListener("click", submitDeception);
   try {
-    const status = await getJson("/survey/api/status");
-    if (!status.available) {
-      $("unavailable").textContent = `The survey is not open yet: ${status.message}.`;
-      $("unavailable").classList.remove("hidden");
+    const status = await revealSurveyLinks();
+    if (!status || !status.available) {
+      showClosed();
       return;
     }
     $("survey").classList.remove("hidden");

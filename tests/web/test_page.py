@@ -53,7 +53,7 @@ def test_first_load_shows_the_gallery_and_the_service_status(page: Page, web_url
     styles = httpx.get(f"{web_url}/styles").json()["styles"]
     page.goto("/")
     expect(page).to_have_title("Variational Style Transfer")
-    expect(page.locator("#gallery button")).to_have_count(len(styles))
+    expect(page.locator("#gallery button[data-style-id]")).to_have_count(len(styles))
     expect(page.locator("#service-status")).to_contain_text(re.compile(r"Ready: [1-9]\d* worker"))
     expect(page.locator("#results")).to_contain_text("Your images will appear here")
     expect(page.locator("#sweep-button")).to_be_disabled()
@@ -149,7 +149,7 @@ def test_a_style_uploaded_before_the_gallery_has_loaded_stays_selected(page: Pag
     expect(page.locator(f'#gallery button[data-style-id="{STYLE_A}"]')).to_have_count(1)  # the listing is in
     expect(page.locator('#gallery button[data-style-id^="user-"][aria-pressed="true"]')).to_have_count(1)
     expect(page.locator("#selected li .title")).to_have_text(["early-sketch"])
-    ids = page.eval_on_selector_all("#gallery button", "buttons => buttons.map(b => b.dataset.styleId)")
+    ids = page.eval_on_selector_all("#gallery button[data-style-id]", "buttons => buttons.map(b => b.dataset.styleId)")
     assert len(ids) == len(set(ids))  # the uploaded style, once
 
 
@@ -190,7 +190,7 @@ def test_submitting_without_a_photo_says_what_is_missing(page: Page) -> None:
 def test_the_page_fits_a_phone_screen(page: Page) -> None:
     page.set_viewport_size({"width": 375, "height": 740})
     page.goto("/")
-    expect(page.locator("#gallery button").first).to_be_visible()
+    expect(page.locator("#gallery button[data-style-id]").first).to_be_visible()
     _pick_photo(page)
     _pick_style(page, STYLE_A)
     _pick_style(page, STYLE_B)
@@ -217,7 +217,7 @@ def test_with_api_keys_the_page_asks_for_one_and_then_works(browser: Browser, ke
     page.fill("#api-key", API_KEY)
     page.click("#key-form button[type=submit]")
     expect(page.locator("#message")).to_be_hidden()
-    expect(page.locator("#gallery button").first).to_be_visible()
+    expect(page.locator("#gallery button[data-style-id]").first).to_be_visible()
     # Thumbnails come from blob URLs fetched with the key.
     page.wait_for_function("document.querySelector('#gallery img')?.naturalWidth > 0")
     _pick_photo(page)

@@ -185,14 +185,17 @@ def test_a_garbage_participant_cookie_is_replaced(web_url: str) -> None:
     assert issued != "../admin" and len(issued) == 32
 
 
-def test_without_a_survey_set_the_survey_says_how_to_prepare_one(empty_survey_url: str) -> None:
+def test_without_a_survey_set_visitors_are_told_so_without_paths_or_commands(empty_survey_url: str) -> None:
     with httpx.Client(base_url=empty_survey_url) as client:
         status = client.get("/survey/api/status").json()
         assert status["available"] is False
-        assert "vst survey-prepare" in status["message"]
+        assert status["message"] == "no survey is running at the moment"
         response = client.get("/survey/api/preference/next")
         assert response.status_code == 503
-        assert response.json()["detail"]["code"] == "survey_unavailable"
+        detail = response.json()["detail"]
+        assert detail["code"] == "survey_unavailable"
+        for shown in (status["message"], detail["message"]):
+            assert "/" not in shown and "vst" not in shown and "VST_" not in shown, shown
         page = client.get("/survey")
         assert page.status_code == 200
         assert "text/html" in page.headers["content-type"]
