@@ -49,6 +49,7 @@ from training.pipeline import (
     resolve_workers,
     sample_crops,
 )
+from training.provenance import portable_path
 from training.sample_grid import save_sample_grid
 from training.warm_start import warm_start
 
@@ -392,8 +393,8 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         "loss_weights": opts.weights.to_dict(),
         "loss_norms": norms.to_dict(),
         "data": {
-            "content": contents.summary() | {"root": opts.content, "kind": opts.content_kind},
-            "style": styles.summary() | {"root": opts.style, "kind": opts.style_kind},
+            "content": contents.summary() | {"root": portable_path(opts.content), "kind": opts.content_kind},
+            "style": styles.summary() | {"root": portable_path(opts.style), "kind": opts.style_kind},
             "short_side": opts.short_side,
             "content_sizes": opts.content_sizes,
             "style_sizes": opts.style_sizes,

@@ -11,6 +11,7 @@ from model.checkpoint import load_checkpoint
 from model.networks import VariationalStyleTransfer
 from training.loss_networks import file_sha256
 from training.objective import LossNorms
+from training.provenance import portable_path
 
 
 @dataclass
@@ -37,5 +38,5 @@ def warm_start(path: Path, decoder_noise: bool) -> WarmStart:
         # Same config but the noise input, so the noise strengths are the only keys the file lacks.
         model.load_state_dict(loaded.state_dict(), strict=False)
     step = int(provenance["steps"])
-    source = {"path": str(path), "step": step, "sha256": file_sha256(Path(path))}
+    source = {"path": portable_path(path), "step": step, "sha256": file_sha256(Path(path))}
     return WarmStart(model, step, LossNorms(**provenance["loss_norms"]), source)

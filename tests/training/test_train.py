@@ -286,7 +286,9 @@ def test_init_from_continues_an_exported_model_at_its_step(tmp_path: Path) -> No
         assert [int(row["step"]) for row in csv.DictReader(handle)] == [4, 5]
     model, provenance = load_checkpoint(model_path)
     assert provenance["steps"] == 6 and model.config.decoder_noise
-    assert provenance["init_from"]["path"] == str(source) and provenance["init_from"]["step"] == 4
+    # Outside the working directory only the file's folder and name are recorded, never the machine's path.
+    assert provenance["init_from"]["path"] == f"{source.parent.name}/{source.name}"
+    assert provenance["init_from"]["step"] == 4
     # The branch starts as the source model: the same weights (fp16-rounded), so the same images at
     # variation 0, and small noise strengths, so nearly the same with noise.
     started = warm_start(source, decoder_noise=True).model
@@ -353,3 +355,13 @@ def test_record_tone_appends_and_warns_on_negatives(tmp_path: Path, caplog: pyte
 def test_the_default_loss_weights_are_the_shipped_checkpoints() -> None:
     _, provenance = load_checkpoint(REPO_ROOT / "checkpoints" / "vst-default.safetensors")
     assert dataclasses.asdict(LossWeights()) == provenance["loss_weights"]
+
+
+def test_checkpoints_record_portable_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.provenance import portable_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "style").mkdir(parents=True)
+    assert portable_path("data/style") == "data/style"
+    assert portable_path(tmp_path / "data" / "style") == "data/style"
+    assert portable_path("/somewhere/else/corpus/train/paintings") == "train/paintings"
