@@ -98,5 +98,5 @@ def test_the_gpu_recipe_trains_averages_and_scores_on_a_pack(tmp_path: Path) -> 
 
     model, provenance = load_checkpoint(out / "model.safetensors")
     assert model.config.upsample == "bilinear" and model.config.decoder_noise
-    assert provenance["loss_weights"]["content"] == 1.0 and provenance["steps"] == 4
+    assert provenance["loss_weights"]["content"] == 2.0 and provenance["steps"] == 4
     assert not (out / "run" / "snapshots").exists()
