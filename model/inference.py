@@ -101,8 +101,8 @@ def cpu_has_native_bf16() -> bool:
 def default_dtype(device: torch.device) -> torch.dtype:
     """bf16 on CPUs with native bf16 (outputs within about 3/255 of fp32), else fp32.
 
-    Never fp16 on the CPU (about 70x slower, DESIGN.md section 4). CUDA stays fp32: on an H100 bf16 was only
-    7% faster for one image (docs/benchmarks.md, GPU).
+    Never fp16 on the CPU (about 70x slower on the 2-core AMD EPYC where it was measured). CUDA stays fp32: on
+    an H100 bf16 was only 7% faster for one image (docs/benchmarks.md, GPU).
     """
     if device.type == "cpu" and cpu_has_native_bf16():
         return torch.bfloat16

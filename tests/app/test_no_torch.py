@@ -1,4 +1,4 @@
-"""The API process must never import torch: its image ships without it (DESIGN §9)."""
+"""The API process must never import torch: its image ships without it (docs/docker.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loss networks: the hed-vgg16 weights map onto the trunk as DESIGN.md section 4 says; random ones are refused."""
+"""Loss networks: the hed-vgg16 weights map onto torchvision's VGG16 convs in order; random ones are refused."""
 
 from __future__ import annotations
 
