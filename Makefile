@@ -22,7 +22,7 @@ help:
 	@echo "make test          set up and run the whole test suite"
 	@echo "make test-service  only the service tests (tests/app, tests/worker)"
 	@echo "make setup         only create/refresh .venv"
-	@echo "make lint          ruff check + ruff format --check + mypy"
+	@echo "make lint          ruff check + ruff format --check + mypy + import-linter (the layers)"
 	@echo "make audit         pip-audit the locked dependencies (requirements.lock) for known vulnerabilities"
 	@echo "make lock          re-resolve the dependencies and rewrite requirements.lock"
 	@echo "make bench-service measure one 512 px job through the API (needs the shipped checkpoint)"
@@ -79,6 +79,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 audit: setup
 	PYTHON=$(BIN)/python .ci/audit.sh
