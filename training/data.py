@@ -25,24 +25,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 
-from training.datasets import (
-    IMAGE_SUFFIXES,
-    dataset_index,
-    list_images,
-    places365_index,
-    wikiart_index,
-)
-
-__all__ = [
-    "IMAGE_SUFFIXES",
-    "ImageBank",
-    "ImageFiles",
-    "dataset_paths",
-    "list_images",
-    "load_resized",
-    "places365_paths",
-    "wikiart_paths",
-]
+__all__ = ["ImageBank", "ImageFiles", "load_resized"]
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +94,6 @@ class ImageBank:
             raise ValueError("no readable images found")
         return cls(images, kept, skipped)
 
-    @classmethod
-    def from_folder(cls, root: Path, short_side: int) -> ImageBank:
-        return cls.from_paths(list_images(root), short_side)
-
     def __len__(self) -> int:
         return len(self.images)
 
@@ -178,18 +157,3 @@ def _decode_all(paths: list[Path], short_side: int, workers: int) -> list[torch.
     loader = DataLoader(_DecodeDataset(paths, short_side), batch_size=None, num_workers=workers)
     # Clone out of the workers' shared memory: thousands of shared tensors would each hold a file handle.
     return [None if tensor is None else tensor.clone() for tensor in loader]
-
-
-def places365_paths(root: Path, split: str = "train-standard", limit: int | None = None) -> list[Path]:
-    """Image paths of a local Places365 copy in its official layout (never downloads)."""
-    return places365_index(root, split).subset(limit).paths
-
-
-def wikiart_paths(root: Path, limit: int | None = None) -> list[Path]:
-    """Image paths of WikiArt in the ArtGAN layout (one folder per style)."""
-    return wikiart_index(root).subset(limit).paths
-
-
-def dataset_paths(kind: str, root: Path, limit: int | None = None) -> list[Path]:
-    """Resolve a dataset kind (folder | places365 | wikiart) and root to image paths."""
-    return dataset_index(kind, root, limit).paths

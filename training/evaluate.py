@@ -27,7 +27,7 @@ from model.inference import StyleCode, Stylizer, fit_within, image_to_tensor
 from model.networks import VariationalStyleTransfer, VGGTrunk
 from training import metrics
 from training.baselines import gatys
-from training.data import list_images
+from training.datasets import list_images
 from training.sample_grid import make_grid
 from training.train import resolve_device
 

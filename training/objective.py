@@ -90,7 +90,7 @@ def compute_losses(
     sampled = torch.ones(mu.shape[0], device=mu.device)  # (B/2,) the variation of each style's draw
     if weights.mean_code_share > 0:
         # The service decodes mu by default (variation 0); with sampled codes only, the content and style
-        # losses never score the decoder there. Drawn only when on, so older runs keep their noise stream.
+        # losses never score the decoder there. Drawn only when on, so that runs without it keep their noise stream.
         at_mean = torch.rand(mu.shape[0], generator=generator) < weights.mean_code_share  # (B/2,)
         noise = noise.masked_fill(at_mean.unsqueeze(1).to(mu.device), 0.0)  # (B/2, D)
         sampled = sampled.masked_fill(at_mean.to(mu.device), 0.0)  # (B/2,)

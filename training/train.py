@@ -286,12 +286,12 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         model = VariationalStyleTransfer(config)
         model.load_state_dict(resumed.model_state)
         optim_state = resumed.optim_state
-        norms = LossNorms(**meta["loss_norms"])
         if "color" not in meta["loss_norms"]:
-            # A run started before the colour loss existed: measure its norm now, the same way as at a start.
-            rng = random.Random(opts.seed * 1000 + 1)
-            estimated = estimate_norms(model, sample_crops(contents, 8, 160, rng), sample_crops(styles, 8, 160, rng))
-            norms.color = dist_utils.broadcast_floats([estimated.color], ctx)[0]
+            raise ValueError(
+                f"{state_path} was written by a version without the colour loss and cannot be resumed; start a new "
+                "run, or branch from its model with --init-from"
+            )
+        norms = LossNorms(**meta["loss_norms"])
     elif opts.init_from:
         started_from = warm_start(Path(opts.init_from), bool(opts.model.get("decoder_noise", False)))
         model, config, norms = started_from.model, started_from.model.config, started_from.norms

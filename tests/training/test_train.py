@@ -365,3 +365,21 @@ def test_checkpoints_record_portable_paths(tmp_path: Path, monkeypatch: pytest.M
     assert portable_path("data/style") == "data/style"
     assert portable_path(tmp_path / "data" / "style") == "data/style"
     assert portable_path("/somewhere/else/corpus/train/paintings") == "train/paintings"
+
+
+def test_a_training_state_without_the_colour_norm_is_refused_clearly(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from model.checkpoint import atomic_save
+
+    out = tmp_path / "run"
+    train(_options(out, steps=2))
+    state = out / "train_state.safetensors"
+    with safe_open(str(state), framework="pt") as handle:
+        metadata = dict(handle.metadata())
+    meta = json.loads(metadata["meta"])
+    del meta["loss_norms"]["color"]  # as a state written before the colour loss
+    metadata["meta"] = json.dumps(meta)
+    atomic_save(load_file(str(state)), state, metadata)
+    with pytest.raises(ValueError, match="without the colour loss"):
+        train(_options(out, steps=4, resume=True))
