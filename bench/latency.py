@@ -40,7 +40,8 @@ import torch
 from peer import Peer
 from PIL import Image
 
-from model.inference import StyleCode, Stylizer, default_dtype, image_to_tensor, pad_to_multiple, tensor_to_image
+from model.device import default_dtype
+from model.inference import StyleCode, Stylizer, image_to_tensor, pad_to_multiple, tensor_to_image
 from model.networks import VariationalStyleTransfer
 
 HEADLINE_SIDE = 512

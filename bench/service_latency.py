@@ -79,8 +79,8 @@ class ModelAlone:
         from PIL import Image
 
         from model.checkpoint import load_checkpoint
+        from model.device import resolve_device
         from model.inference import Stylizer
-        from worker.runtime import resolve_device
 
         self.device = resolve_device(os.environ.get("VST_DEVICE", "auto"))
         checkpoint = Path(os.environ["VST_CHECKPOINT"]) if os.environ.get("VST_CHECKPOINT") else None

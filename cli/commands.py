@@ -124,7 +124,7 @@ def _open_image(path: Path) -> Any:
 
 def _device(name: str) -> torch.device:
     """``--device`` resolved, or a one-line error (e.g. cuda asked for where there is none), not a traceback."""
-    from training.train import DeviceUnavailableError, resolve_device
+    from model.device import DeviceUnavailableError, resolve_device
 
     try:
         return resolve_device(name)
@@ -290,8 +290,8 @@ def add_evaluate(sub: Any) -> None:
 
     def handler(args: argparse.Namespace) -> int:
         from model.checkpoint import CheckpointError
+        from model.device import DeviceUnavailableError
         from training.evaluate import evaluate, markdown_table
-        from training.train import DeviceUnavailableError
 
         try:
             results = evaluate(args)  # resolves --device before loading anything

@@ -33,6 +33,15 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be trusted or understood."""
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks: how provenance names a checkpoint or weights file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     """sha256 over the sorted tensors' names, dtypes, shapes and raw bytes."""
     digest = hashlib.sha256()

@@ -12,7 +12,6 @@ import functools
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from model import functional as VF
+from model.device import default_dtype
 from model.fast_generator import FastGenerator
 from model.networks import VariationalStyleTransfer, style_statistics
 
@@ -85,28 +85,6 @@ def pad_to_multiple(tensor: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> tupl
         mode = "reflect" if height > pad_h and width > pad_w else "replicate"
         tensor = F.pad(tensor, (0, pad_w, 0, pad_h), mode=mode)
     return tensor, height, width
-
-
-def cpu_has_native_bf16() -> bool:
-    """True where the CPU computes bf16 natively (AVX512_BF16 or AMX): there bf16 is about 2x fp32."""
-    if not torch.backends.mkldnn.is_available():
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def default_dtype(device: torch.device) -> torch.dtype:
-    """bf16 on CPUs with native bf16 (outputs within about 3/255 of fp32), else fp32.
-
-    Never fp16 on the CPU (about 70x slower on the 2-core AMD EPYC where it was measured). CUDA stays fp32: on
-    an H100 bf16 was only 7% faster for one image (docs/benchmarks.md, GPU).
-    """
-    if device.type == "cpu" and cpu_has_native_bf16():
-        return torch.bfloat16
-    return torch.float32
 
 
 @functools.cache

@@ -23,13 +23,13 @@ import torch
 from PIL import Image
 
 from model.checkpoint import load_checkpoint, tensors_digest
+from model.device import resolve_device
 from model.inference import StyleCode, Stylizer, fit_within, image_to_tensor
 from model.networks import VariationalStyleTransfer, VGGTrunk
 from training import metrics
 from training.baselines import gatys
 from training.datasets import list_images
 from training.sample_grid import make_grid
-from training.train import resolve_device
 
 
 @dataclass

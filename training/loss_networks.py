@@ -9,7 +9,6 @@ Training refuses random weights: a randomly initialised VGG gives noise, not sty
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 import torch
 
+from model.checkpoint import file_sha256
 from model.config import TrunkConfig
 from model.networks import VGGTrunk
 from training.options import LOSS_NETWORKS
@@ -39,14 +39,6 @@ class LoadedTrunk:
     name: str
     weights_sha256: str
     pretrained: bool
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def hed_weights_path(given: str | None = None) -> Path:

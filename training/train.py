@@ -30,6 +30,8 @@ from tqdm import tqdm
 
 from model.checkpoint import atomic_save, read_checkpoint, save_checkpoint, tensors_digest
 from model.config import ModelConfig
+from model.device import autocast_dtype as precision_dtype
+from model.device import resolve_device
 from model.networks import VariationalStyleTransfer
 from training import distributed as dist_utils
 from training.augment import jitter_style_colors
@@ -58,37 +60,6 @@ __all__ = ["random_size", "train"]
 log = logging.getLogger(__name__)
 STATE_FORMAT = "vst-train-state"
 STATE_VERSION = 1
-
-
-class DeviceUnavailableError(RuntimeError):
-    """--device names hardware this machine lacks: the user's to fix, so the CLI says it in one line."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailableError("--device cuda was requested but no CUDA device is available")
-    return torch.device(name)
-
-
-def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
-    """bf16 autocast where the hardware runs it fast, else fp32 (None). Never fp16 on the CPU."""
-    if name == "fp32":
-        return None
-    if name == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
-    return torch.bfloat16 if torch.backends.mkldnn.is_available() and _cpu_has_bf16() else None
-
-
-def _cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def git_commit() -> str:
@@ -261,7 +232,7 @@ def train(opts: TrainOptions) -> Path:
 
 def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
     device = ctx.device if ctx.enabled else resolve_device(opts.device)
-    autocast_dtype = resolve_precision(opts.precision, device)
+    autocast_dtype = precision_dtype(opts.precision, device)
     precision_enabled = autocast_dtype is not None
     out = Path(opts.out)
     state_path = out / "train_state.safetensors"

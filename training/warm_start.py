@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.checkpoint import load_checkpoint
+from model.checkpoint import file_sha256, load_checkpoint
 from model.networks import VariationalStyleTransfer
-from training.loss_networks import file_sha256
 from training.objective import LossNorms
 from training.provenance import portable_path
 

@@ -6,7 +6,6 @@ here, installed by ``python -m worker`` before the first job runs.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,8 @@ from pathlib import Path
 import torch
 from redis import Redis
 
-from model.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+from model.checkpoint import DEFAULT_CHECKPOINT, file_sha256, load_checkpoint
+from model.device import resolve_device
 from model.inference import Stylizer
 from worker.settings import WorkerSettings
 
@@ -34,26 +34,9 @@ class Runtime:
 _runtime: Runtime | None = None
 
 
-def resolve_device(requested: str) -> str:
-    """``auto`` -> cuda when a GPU is usable, else cpu; ``cuda`` without a GPU is refused."""
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("VST_DEVICE=cuda but no CUDA device is available")
-    return requested
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_runtime(settings: WorkerSettings, redis: Redis) -> Runtime:
     """Load the checkpoint once (the only time this process touches the model file)."""
-    device = resolve_device(settings.device)
+    device = str(resolve_device(settings.device))
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     checkpoint = settings.checkpoint or DEFAULT_CHECKPOINT

@@ -18,12 +18,12 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from app.protocol import JOB_DURATION_BUCKETS, JobRequest, StyleInput, cancel_key, input_key, job_duration_key
-from model.checkpoint import load_checkpoint
+from model.checkpoint import file_sha256, load_checkpoint
 from model.inference import Stylizer
 from tests.app.sample_images import png
 from worker import runtime as worker_runtime
 from worker.errors import InputError, JobCanceled
-from worker.runtime import Runtime, file_sha256
+from worker.runtime import Runtime
 from worker.settings import WorkerSettings
 from worker.style_codes import style_code
 from worker.tasks import Progress, encode, record_duration, stylize_job, sweep_weights
