@@ -408,6 +408,11 @@ def main() -> int:
     parser.add_argument("--sweep-contents", type=int, default=5)
     parser.add_argument("--sheet-rows", type=int, default=16, help="contact-sheet rows besides the Gatys pairs")
     parser.add_argument("--baseline-checkpoint", type=Path, default=None, help="a no-KL checkpoint (optional)")
+    parser.add_argument(
+        "--no-images",
+        action="store_true",
+        help="write no contact sheet or sweep picture (for images whose licence forbids sharing them)",
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=benchlib.DOCS_BENCH)
     parser.add_argument("--sheet", type=Path, default=benchlib.REPO_ROOT / "docs" / "quality_contact_sheet.png")
@@ -440,12 +445,15 @@ def main() -> int:
         args.out / f"{args.name}.png",
         f"{results['settings']['pairs']} pairs at {args.max_side} px",
     )
-    plot(
-        results["gatys_subset"],
-        args.out / f"{args.name}_gatys_subset.png",
-        f"the {results['settings']['gatys_pairs']} pairs with Gatys ({args.gatys_steps} steps), {args.max_side} px",
-    )
+    if results["gatys_subset"]:
+        plot(
+            results["gatys_subset"],
+            args.out / f"{args.name}_gatys_subset.png",
+            f"the {results['settings']['gatys_pairs']} pairs with Gatys ({args.gatys_steps} steps), {args.max_side} px",
+        )
     labels = ["content", "style", OURS, "variation 1, sample A", "variation 1, sample B", "peer", "Gatys"]
+    if args.no_images:  # a set that may not be redistributed: no picture of it, or of outputs made from it
+        sheet_rows, strips = [], []
     if sheet_rows:
         contact_sheet(sheet_rows, labels).save(args.sheet)
     if strips:
