@@ -113,6 +113,23 @@ def keep_freed_memory_mapped() -> bool:
 ProgressCallback = Callable[[float], None]
 
 
+# The level and seed of the texture noise every output gets (Stylizer.texture_maps).
+DEFAULT_TEXTURE = 1.0
+TEXTURE_SEED = 0
+# The sampling temperature of variation 1, calibrated so that it gives visibly different samples: at variation 1
+# four samples of a held-out pair differ by about 20/255 on average, with their Gram loss within 5% and their
+# colour distance within 10% of variation 0's (bench/quality.py). At a temperature of 1 they differed by 13/255,
+# mostly in mottled shading.
+VARIATION_SCALE = 2.2
+
+
+def add_maps(first: list[torch.Tensor] | None, second: list[torch.Tensor] | None) -> list[torch.Tensor] | None:
+    """Per-layer sum of two lists of noise maps, either of which may be None (no maps)."""
+    if first is None or second is None:
+        return first if second is None else second
+    return [a + b for a, b in zip(first, second, strict=True)]
+
+
 class Stylizer:
     """Wraps a loaded model for inference. Not thread-safe; one per worker process."""
 
@@ -121,8 +138,10 @@ class Stylizer:
         model: VariationalStyleTransfer,
         device: str | torch.device = "cpu",
         dtype: torch.dtype | None = None,
+        texture: float = DEFAULT_TEXTURE,
     ) -> None:
-        """``dtype`` of the convolutions; None picks :func:`default_dtype` for the device.
+        """``dtype`` of the convolutions; None picks :func:`default_dtype` for the device. ``texture`` scales
+        the fixed noise maps that every output of a decoder with a noise input gets (:func:`texture_maps`).
 
         The model itself is left in fp32 and unchanged: the generator and the VGG trunk are packed into
         copies in ``dtype`` and channels-last (casting, not autocast, is what is fast on the CPU).
@@ -131,11 +150,29 @@ class Stylizer:
         self.dtype = dtype if dtype is not None else default_dtype(self.device)
         self.model = model.eval().to(self.device)
         self.latent_dim = model.config.latent_dim
+        if texture < 0:
+            raise ValueError("texture must be >= 0")
+        self.texture = texture
         self.generator = FastGenerator(model.content_encoder, model.decoder, self.dtype, self.device)
         self.style_trunk = copy.deepcopy(model.style_encoder.trunk).to(self.dtype)
         self.style_trunk.to(memory_format=torch.channels_last)
         if self.device.type == "cpu":
             keep_freed_memory_mapped()
+
+    def texture_maps(self, height: int, width: int) -> list[torch.Tensor] | None:
+        """The fixed noise maps of every output, for content features of (height, width): per layer
+        (1, 1, H_l, W_l), or None for a decoder without a noise input or at texture 0.
+
+        The decoder learned during training that its noise input makes paint-like texture: with these maps at
+        variation 0 the held-out outputs came 20% closer to their paintings' style by the independent judge
+        and 13% by colour, for a 1-point drop in edge correlation. They are drawn from a fixed seed, so
+        variation 0 still gives one image per photo and painting, whatever the request's seed.
+        """
+        decoder = self.model.decoder
+        if decoder.noise_strength is None or self.texture <= 0:
+            return None
+        scale = torch.full((1,), self.texture, device=self.device)  # (1,)
+        return decoder.noise_maps(scale, height, width, torch.Generator().manual_seed(TEXTURE_SEED))
 
     @torch.inference_mode()
     def encode_style(self, image: Image.Image) -> StyleCode:
@@ -194,6 +231,8 @@ class Stylizer:
 
         alpha in [0, 1] moves the code from the content's own style (0) to the target (1).
         variation >= 0 scales the sampling noise; 0 is deterministic. The same seed gives the same images.
+        The sampling temperature is ``variation * VARIATION_SCALE``, on the code's sigma and on the decoder's
+        noise maps alike.
         """
         if not 0.0 <= alpha <= 1.0:
             raise ValueError("alpha must be in [0, 1]")
@@ -202,7 +241,8 @@ class Stylizer:
         if samples < 1:
             raise ValueError("samples must be >= 1")
         generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
-        target = self._target_codes(codes, weights, variation, samples, generator)  # (N, D)
+        temperature = variation * VARIATION_SCALE
+        target = self._target_codes(codes, weights, temperature, samples, generator)  # (N, D)
         content = fit_within(content.convert("RGB"), max_side)
         if alpha < 1.0:
             own = self.encode_style(content)
@@ -215,15 +255,17 @@ class Stylizer:
         decoder = self.model.decoder
         film = decoder.film_parameters(target.to(self.device))  # fp32 (scale, shift) per layer
         with_noise = decoder.noise_strength is not None and variation > 0
-        scales = torch.full((1,), variation, device=self.device)  # (1,) the noise maps' variation
+        scales = torch.full((1,), temperature, device=self.device)  # (1,) the noise maps' temperature
         feature_h, feature_w = features.shape[-2:]
+        texture = self.texture_maps(feature_h, feature_w)
         outputs: list[Image.Image] = []
         for index in range(samples):
             # One sample at a time keeps peak memory flat for large images and gives real progress.
             single = [(scale[index : index + 1], shift[index : index + 1]) for scale, shift in film]
             # Drawn after the codes from the same seeded generator: one seed, one set of images.
             noise = decoder.noise_maps(scales, feature_h, feature_w, generator) if with_noise else None
-            image = self.generator.decode(features, single, noise)[:, :, :height, :width].float()  # (1, 3, H, W)
+            decoded = self.generator.decode(features, single, add_maps(texture, noise))
+            image = decoded[:, :, :height, :width].float()  # (1, 3, H, W)
             if preserve_color:
                 image = VF.transfer_luminance(image, pixels)
             outputs.append(tensor_to_image(image))

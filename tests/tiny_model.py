@@ -34,7 +34,7 @@ def write_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
 
 def with_decoder_noise(config: ModelConfig, strength: float, seed: int = 0) -> VariationalStyleTransfer:
     """A random model of ``config`` with the decoder's noise input on and every strength set to ``strength``
-    (they start at zero, which would hide the noise)."""
+    (they start near zero, which would hide the noise)."""
     torch.manual_seed(seed)
     model = VariationalStyleTransfer(dataclasses.replace(config, decoder_noise=True)).eval()
     assert model.decoder.noise_strength is not None

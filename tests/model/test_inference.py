@@ -182,3 +182,36 @@ def test_decoder_noise_follows_the_seed_and_variation(noisy: Stylizer) -> None:
     assert mean_abs_difference(a, b) > 1 / 255  # with sigma ~ 0, the noise maps alone make them differ
     quiet = [noisy.stylize(content, [code], variation=0.0, seed=s)[0] for s in (1, 2)]
     assert _png_bytes(quiet[0]) == _png_bytes(quiet[1])
+
+
+@pytest.fixture(scope="module")
+def noisy_model() -> Any:
+    return with_decoder_noise(TINY_CONFIG, 0.5, seed=3)
+
+
+def test_variation_0_has_the_fixed_texture_whatever_the_seed(noisy_model: Any) -> None:
+    textured, plain = Stylizer(noisy_model), Stylizer(noisy_model, texture=0.0)
+    photo, code = _noise_image(40, 32, 4), textured.encode_style(_noise_image(48, 48, 5))
+    outputs = textured.stylize(photo, [code], samples=2, seed=1) + textured.stylize(photo, [code], seed=99)
+    assert len({_png_bytes(o) for o in outputs}) == 1  # one image per pair at variation 0, whatever the seed
+    (flat,) = plain.stylize(photo, [code], seed=1)
+    # Texture 0 is the decoder without noise maps, the module's own forward.
+    pixels, height, width = pad_to_multiple(image_to_tensor(photo.convert("RGB")))
+    with torch.no_grad():
+        reference = noisy_model(pixels, code.mu[None])[:, :, :height, :width]
+    assert mean_abs_difference(image_to_tensor(flat), reference) < 2  # grey levels: bf16 and 8-bit rounding
+    assert mean_abs_difference(image_to_tensor(outputs[0]), image_to_tensor(flat)) > 1
+    with pytest.raises(ValueError, match="texture"):
+        Stylizer(noisy_model, texture=-1.0)
+
+
+def test_variation_is_a_temperature_of_variation_scale(noisy_model: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import model.inference as inference
+
+    stylizer = Stylizer(noisy_model)
+    photo, code = _noise_image(40, 32, 6), stylizer.encode_style(_noise_image(48, 48, 7))
+    scaled = stylizer.stylize(photo, [code], variation=0.5, samples=2, seed=3)
+    monkeypatch.setattr(inference, "VARIATION_SCALE", 1.0)
+    raw = stylizer.stylize(photo, [code], variation=0.5 * 2.2, samples=2, seed=3)
+    assert inference.VARIATION_SCALE == 1.0 and [_png_bytes(o) for o in scaled] == [_png_bytes(o) for o in raw]
+    assert _png_bytes(scaled[0]) != _png_bytes(scaled[1])
