@@ -13,6 +13,8 @@ uses them). This module repacks their weights once and runs the same function fa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -178,7 +180,7 @@ class FastGenerator:
     def decode(
         self,
         features: torch.Tensor,
-        film: list[FilmParameters],
+        film: Sequence[FilmParameters],
         noise: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """The decoder. features: (B, C3, h, w) from :meth:`encode`; film: per AdaIN layer (scale, shift),

@@ -6,7 +6,7 @@ inference needs only torch and the checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import torch
@@ -298,7 +298,7 @@ class Decoder(nn.Module):
     def forward(
         self,
         content_features: torch.Tensor,
-        film: list[FilmParameters],
+        film: Sequence[FilmParameters],
         noise: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """content_features: (B, C3, h, w); film from :meth:`film_parameters` or (B = 1)
