@@ -141,6 +141,33 @@ def encode_png(image: Image.Image) -> ValidImage:
     return ValidImage(png=png, sha256=hashlib.sha256(png).hexdigest(), width=image.width, height=image.height)
 
 
+# A mask is made for the photo, at any size but with its shape: its aspect ratio may differ from the photo's by
+# this fraction (plus a pixel of rounding), as exporting at another size rounds each side.
+MASK_ASPECT_TOLERANCE = 0.02
+
+
+def validate_mask(data: bytes, field: str, max_pixels: int, content: ValidImage) -> ValidImage:
+    """A region mask through the image checks, then resized to the (fitted) photo as 8-bit grayscale PNG.
+
+    White stylizes, black keeps the photo. 422 when its aspect ratio is not the photo's, or when it is black
+    everywhere (there is nothing to stylize).
+    """
+    image = decode_image(data, field, max_pixels)
+    expected_height = image.width * content.height / content.width
+    if abs(image.height - expected_height) > max(1.0, MASK_ASPECT_TOLERANCE * expected_height):
+        raise Unprocessable(
+            f"{field}: a {image.width}x{image.height} mask does not have the shape of the "
+            f"{content.width}x{content.height} photo",
+            code="mask_aspect_ratio",
+        )
+    gray = image.convert("L")
+    if gray.size != (content.width, content.height):
+        gray = gray.resize((content.width, content.height), Image.Resampling.BILINEAR)
+    if gray.getextrema()[1] == 0:
+        raise Unprocessable(f"{field}: the mask is black everywhere, so nothing would be stylized", code="empty_mask")
+    return encode_png(gray)
+
+
 def validate_image(data: bytes, field: str, max_pixels: int, max_side: int, min_side: int = 1) -> ValidImage:
     """Decode, check and normalise an upload; the result's longer side is at most ``max_side``, and 422 when
     its shorter side, once fitted, is under ``min_side`` (a tiny image, or a thin strip scaled down)."""
