@@ -146,26 +146,27 @@ def encode_png(image: Image.Image) -> ValidImage:
 MASK_ASPECT_TOLERANCE = 0.02
 
 
-def validate_mask(data: bytes, field: str, max_pixels: int, content: ValidImage) -> ValidImage:
-    """A region mask through the image checks, then resized to the (fitted) photo as 8-bit grayscale PNG.
-
-    White stylizes, black keeps the photo. 422 when its aspect ratio is not the photo's, or when it is black
-    everywhere (there is nothing to stylize).
-    """
-    image = decode_image(data, field, max_pixels)
-    expected_height = image.width * content.height / content.width
+def fit_mask(image: Image.Image, field: str, width: int, height: int) -> Image.Image:
+    """A region mask for a ``width`` x ``height`` photo: 8-bit grayscale at that size, white stylizes and black
+    keeps the photo. 422 when its aspect ratio is not the photo's, or when it is black everywhere (there would
+    be nothing to stylize)."""
+    expected_height = image.width * height / width
     if abs(image.height - expected_height) > max(1.0, MASK_ASPECT_TOLERANCE * expected_height):
         raise Unprocessable(
-            f"{field}: a {image.width}x{image.height} mask does not have the shape of the "
-            f"{content.width}x{content.height} photo",
+            f"{field}: a {image.width}x{image.height} mask does not have the shape of the {width}x{height} photo",
             code="mask_aspect_ratio",
         )
     gray = image.convert("L")
-    if gray.size != (content.width, content.height):
-        gray = gray.resize((content.width, content.height), Image.Resampling.BILINEAR)
+    if gray.size != (width, height):
+        gray = gray.resize((width, height), Image.Resampling.BILINEAR)
     if gray.getextrema()[1] == 0:
         raise Unprocessable(f"{field}: the mask is black everywhere, so nothing would be stylized", code="empty_mask")
-    return encode_png(gray)
+    return gray
+
+
+def validate_mask(data: bytes, field: str, max_pixels: int, content: ValidImage) -> ValidImage:
+    """An uploaded mask through the image checks, then :func:`fit_mask` to the (fitted) photo, as PNG."""
+    return encode_png(fit_mask(decode_image(data, field, max_pixels), field, content.width, content.height))
 
 
 def validate_image(data: bytes, field: str, max_pixels: int, max_side: int, min_side: int = 1) -> ValidImage:
