@@ -162,12 +162,12 @@ class FastGenerator:
 
     def _adain(self, x: torch.Tensor, params: FilmParameters, relu: bool = False) -> torch.Tensor:
         """:func:`normalize` for one style; for regions, their statistics (in fp32) give one per-pixel affine
-        map, applied in one addcmul pass in the activations' dtype and layout."""
+        map in the activations' dtype and layout, applied in one addcmul pass."""
         if not isinstance(params, RegionFilm):
             scale, shift = params
             return normalize(x, scale.float(), shift.float(), relu=relu)
         a, b = regional_adain_affine(x, params.scales, params.shifts, params.weights)  # (1, C, H, W) each
-        y = torch.addcmul(self._tensor(b, channels_last=True), x, self._tensor(a, channels_last=True))
+        y = torch.addcmul(b, x, a)  # all three channels-last in dtype
         return y.relu_() if relu else y
 
     def encode(self, image: torch.Tensor) -> torch.Tensor:

@@ -271,23 +271,33 @@ def regional_adain_affine(
     :func:`region_weights`. Each region r has its own weighted statistics mu_r = sum_p w_r x / sum_p w_r and
     sigma_r = sqrt(sum_p w_r (x - mu_r)^2 / sum_p w_r + eps), and the output at pixel p is
     sum_r w_r(p) (scale_r (x(p) - mu_r) / sigma_r + shift_r) = a(p) x(p) + b(p), with
-    a = sum_r w_r scale_r / sigma_r and b = sum_r w_r (shift_r - scale_r mu_r / sigma_r), each (1, C, H, W).
-    One full region is plain AdaIN. Normalising each region over itself (not over the whole image) keeps one
-    region's style from shifting the statistics, hence the look, of another.
+    a = sum_r w_r scale_r / sigma_r and b = sum_r w_r (shift_r - scale_r mu_r / sigma_r). Returns a and b,
+    each (1, C, H, W) in ``features``' dtype, channels-last. One full region is plain AdaIN. Normalising each
+    region over itself (not over the whole image) keeps one region's style from shifting the statistics,
+    hence the look, of another.
     """
-    x = features[0].float()  # (C, H, W)
-    w = weights.float()  # (R, H, W)
-    mass = w.sum(dim=(1, 2)).clamp_min(1e-6)[:, None]  # (R, 1); an empty region's rows are weighted 0 anyway
-    # Centred on the global mean first: E[x^2] - E[x]^2 then loses no precision to a large common offset.
-    centre = x.mean(dim=(1, 2), keepdim=True)  # (C, 1, 1)
-    centred = x - centre  # (C, H, W)
-    mean = torch.einsum("rhw,chw->rc", w, centred) / mass  # (R, C)
-    var = (torch.einsum("rhw,chw->rc", w, centred * centred) / mass - mean * mean).clamp_min(0.0)  # (R, C)
+    _, channels, height, width = features.shape
+    # (HW, C): a view, without a copy, of a channels-last map. The sums are matrix products over the pixels, in
+    # the features' dtype (accumulated in fp32 by the CPU's bf16 kernels): a cast of the features to fp32 cost
+    # more than all the rest.
+    x = features[0].permute(1, 2, 0).reshape(height * width, channels)  # (HW, C)
+    w = weights.reshape(weights.shape[0], height * width).float()  # (R, HW)
+    w_x = w.to(x.dtype)  # (R, HW)
+    mass = w.sum(dim=1, keepdim=True).clamp_min(1e-6)  # (R, 1); an empty region's rows are weighted 0 anyway
+    mean = (w_x @ x).float() / mass  # (R, C)
+    # The variance around the whole image's mean, so that a large common offset costs no precision.
+    centre = (mass.t() @ mean) / mass.sum()  # (1, C)
+    centred = x - centre.to(x.dtype)  # (HW, C)
+    spread = (w_x @ (centred * centred)).float() / mass  # (R, C): E_r[(x - centre)^2]
+    var = (spread - (mean - centre) ** 2).clamp_min(0.0)  # (R, C)
     gain = scales.float() / (var + eps).sqrt()  # (R, C)
-    offset = shifts.float() - gain * (mean + centre[:, 0, 0])  # (R, C)
-    a = torch.einsum("rc,rhw->chw", gain, w)[None]  # (1, C, H, W)
-    b = torch.einsum("rc,rhw->chw", offset, w)[None]  # (1, C, H, W)
-    return a, b
+    offset = shifts.float() - gain * mean  # (R, C)
+    # In fp32 on the transposed view (a product over R = 2..9 terms, several times faster than in bf16 or on a
+    # contiguous copy on the CPU), then cast once.
+    a = (w.t() @ gain).to(features.dtype)  # (HW, C)
+    b = (w.t() @ offset).to(features.dtype)  # (HW, C)
+    to_map = lambda t: t.view(1, height, width, channels).permute(0, 3, 1, 2)  # noqa: E731 (HW, C) -> (1, C, H, W)
+    return to_map(a), to_map(b)
 
 
 def local_tone(images: torch.Tensor, sigma: float = TONE_SIGMA) -> torch.Tensor:

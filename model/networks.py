@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from model import functional as VF
@@ -198,7 +199,7 @@ def adain(features: torch.Tensor, params: FilmParameters) -> torch.Tensor:
     """AdaIN with one style per image, or per region (:func:`model.functional.regional_adain_affine`)."""
     if isinstance(params, RegionFilm):
         a, b = VF.regional_adain_affine(features, params.scales, params.shifts, params.weights)
-        return torch.addcmul(b.to(features.dtype), features, a.to(features.dtype))
+        return torch.addcmul(b, features, a)
     scale, shift = params
     return VF.adaptive_instance_norm(features, scale.to(features.dtype), shift.to(features.dtype))
 
@@ -267,12 +268,16 @@ class Decoder(nn.Module):
             expected = masks.shape[0] + 1
             raise ValueError(f"expected {expected} codes (the photo's, then one per mask), got {codes.shape[0]}")
         unique, inverse = torch.unique(codes, dim=0, return_inverse=True)  # (U, D), (K + 1,)
+        # (U, K + 1): which region each mask (and the remainder) belongs to; merging is then one small product.
+        members = F.one_hot(inverse.to(masks.device), unique.shape[0]).t().float()
         film = self.film_parameters(unique)  # per layer (U, C_l)
+        by_size: dict[tuple[int, int], torch.Tensor] = {}
         out: list[FilmParameters] = []
         for (scale, shift), (h, w) in zip(film, self.noise_sizes(height, width), strict=True):
-            weights = VF.region_weights(masks, h, w)  # (K + 1, h, w)
-            merged = weights.new_zeros((unique.shape[0], h, w)).index_add_(0, inverse.to(weights.device), weights)
-            out.append(RegionFilm(scale, shift, merged))  # (U, C_l) x 2, (U, h, w)
+            if (h, w) not in by_size:
+                weights = VF.region_weights(masks, h, w)  # (K + 1, h, w)
+                by_size[(h, w)] = (members @ weights.flatten(1)).view(-1, h, w)  # (U, h, w)
+            out.append(RegionFilm(scale, shift, by_size[(h, w)]))
         return out
 
     def noise_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
