@@ -287,15 +287,16 @@ def regional_adain_affine(
     mean = (w_x @ x).float() / mass  # (R, C)
     # The variance around the whole image's mean, so that a large common offset costs no precision.
     centre = (mass.t() @ mean) / mass.sum()  # (1, C)
-    centred = x - centre.to(x.dtype)  # (HW, C)
+    # x - 1 centre^T as a rank-1 update: as fast in bf16 as in fp32, where a broadcast subtraction in bf16 is
+    # 3x slower on the CPU.
+    ones = x.new_ones(height * width, 1)  # (HW, 1)
+    centred = torch.addmm(x, ones, -centre.to(x.dtype))  # (HW, C)
     spread = (w_x @ (centred * centred)).float() / mass  # (R, C): E_r[(x - centre)^2]
     var = (spread - (mean - centre) ** 2).clamp_min(0.0)  # (R, C)
     gain = scales.float() / (var + eps).sqrt()  # (R, C)
     offset = shifts.float() - gain * mean  # (R, C)
-    # In fp32 on the transposed view (a product over R = 2..9 terms, several times faster than in bf16 or on a
-    # contiguous copy on the CPU), then cast once.
-    a = (w.t() @ gain).to(features.dtype)  # (HW, C)
-    b = (w.t() @ offset).to(features.dtype)  # (HW, C)
+    a = w_x.t() @ gain.to(x.dtype)  # (HW, C)
+    b = w_x.t() @ offset.to(x.dtype)  # (HW, C)
     to_map = lambda t: t.view(1, height, width, channels).permute(0, 3, 1, 2)  # noqa: E731 (HW, C) -> (1, C, H, W)
     return to_map(a), to_map(b)
 
