@@ -132,9 +132,12 @@ def _masked_interpolate(api: httpx.Client, masks: list[bytes], **data: str) -> h
 
 
 BLACK = encoded(Image.new("L", (48, 32), 0))
+CLEAR = encoded(Image.new("RGBA", (48, 32), (255, 255, 255, 0)))
 CASES = {
     "a square mask for a 3:2 photo": (lambda api: _masked_stylize(api, _mask(32, 32)), 422, "mask_aspect_ratio"),
     "an all-black mask": (lambda api: _masked_stylize(api, BLACK), 422, "empty_mask"),
+    # Transparent pixels are unpainted (laid on black), however white their colour channels.
+    "a fully transparent mask": (lambda api: _masked_stylize(api, CLEAR), 422, "empty_mask"),
     "an all-black mask in interpolate": (
         lambda api: _masked_interpolate(api, [_mask(48, 32), BLACK]),
         422,
