@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from model.checkpoint import load_checkpoint  # noqa: E402
-from model.inference import Stylizer, fit_within  # noqa: E402
+from model.inference import Stylizer, fit_within, mask_tensor  # noqa: E402
 
 DATA = REPO / "data" / "eval"
 PHOTO = DATA / "content" / "weavly_machu_picchu.jpg"
@@ -41,7 +41,9 @@ def panel(image: Image.Image, label: str) -> Image.Image:
     body = image.convert("RGB").resize((round(image.width * scale), PANEL_HEIGHT), Image.Resampling.LANCZOS)
     out = Image.new("RGB", (body.width, PANEL_HEIGHT + LABEL_HEIGHT), "white")
     out.paste(body, (0, LABEL_HEIGHT))
-    ImageDraw.Draw(out).text((6, 7), label, fill="black")
+    draw = ImageDraw.Draw(out)
+    draw.text((6, 7), label, fill="black")
+    draw.rectangle((0, LABEL_HEIGHT, body.width - 1, LABEL_HEIGHT + PANEL_HEIGHT - 1), outline=(150, 150, 150))
     return out
 
 
@@ -53,11 +55,14 @@ def main() -> int:
     codes = [stylizer.encode_style(p) for p in paintings]
     mask = sky_mask(photo.size)
     (result,) = stylizer.stylize(photo, codes, masks=[mask, ImageOps.invert(mask)], feather=FEATHER, max_side=SIDE)
+    # The mask as the model uses it: feathered.
+    soft = mask_tensor(mask, *photo.size, feather=FEATHER).numpy()
+    shown = Image.fromarray((soft * 255 + 0.5).astype(np.uint8), mode="L")
     panels = [
         panel(photo, "photo"),
         panel(paintings[0], "painting 1 (white)"),
         panel(paintings[1], "painting 2 (black)"),
-        panel(mask, f"mask (feather {FEATHER:.0f} px)"),
+        panel(shown, f"mask, feathered {FEATHER:.0f} px"),
         panel(result, "result"),
     ]
     gap = 8
