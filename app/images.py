@@ -52,8 +52,12 @@ async def read_upload(upload: UploadFile, field: str, max_bytes: int) -> bytes:
     return data
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Any Pillow mode -> 8-bit RGB; transparent pixels are laid on white, as a browser would show them."""
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+
+
+def _to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparent pixels are laid on ``background`` (white, as a browser would
+    show them; black for a mask, so that only what was painted counts)."""
     if image.mode in _HIGH_BIT_DEPTH_MODES:
         values = np.asarray(image, dtype=np.float64)
         # 16-bit files use 0..65535; a plain 8-bit range is kept as it is.
@@ -64,8 +68,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        base = Image.new("RGBA", rgba.size, (*background, 255))
+        return Image.alpha_composite(base, rgba).convert("RGB")
     return image.convert("RGB")
 
 
@@ -88,7 +92,7 @@ def check_png_checksums(data: bytes, field: str) -> None:
         offset = end + 4
 
 
-def decode_image(data: bytes, field: str, max_pixels: int) -> Image.Image:
+def decode_image(data: bytes, field: str, max_pixels: int, background: tuple[int, int, int] = WHITE) -> Image.Image:
     """Decode ``data`` as an image of at most ``max_pixels``; EXIF orientation applied; 8-bit RGB."""
     if data.startswith(PNG_SIGNATURE):
         check_png_checksums(data, field)
@@ -116,7 +120,7 @@ def decode_image(data: bytes, field: str, max_pixels: int) -> Image.Image:
         )
     try:
         image.load()
-        return _to_rgb(ImageOps.exif_transpose(image))
+        return _to_rgb(ImageOps.exif_transpose(image), background)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise Unprocessable(f"{field}: the image is truncated or damaged: {exc}", code="truncated_image") from None
     except Image.DecompressionBombError as exc:
@@ -139,6 +143,36 @@ def encode_png(image: Image.Image) -> ValidImage:
     image.save(buffer, format="PNG", compress_level=1)
     png = buffer.getvalue()
     return ValidImage(png=png, sha256=hashlib.sha256(png).hexdigest(), width=image.width, height=image.height)
+
+
+# A mask is made for the photo, at any size but with its shape: its aspect ratio may differ from the photo's by
+# this fraction (plus a pixel of rounding), as exporting at another size rounds each side.
+MASK_ASPECT_TOLERANCE = 0.02
+
+
+def fit_mask(image: Image.Image, field: str, width: int, height: int) -> Image.Image:
+    """A region mask for a ``width`` x ``height`` photo: 8-bit grayscale at that size, white stylizes and black
+    keeps the photo. 422 when its aspect ratio is not the photo's, or when it is black everywhere (there would
+    be nothing to stylize)."""
+    expected_height = image.width * height / width
+    if abs(image.height - expected_height) > max(1.0, MASK_ASPECT_TOLERANCE * expected_height):
+        raise Unprocessable(
+            f"{field}: a {image.width}x{image.height} mask does not have the shape of the {width}x{height} photo",
+            code="mask_aspect_ratio",
+        )
+    gray = image.convert("L")
+    if gray.size != (width, height):
+        gray = gray.resize((width, height), Image.Resampling.BILINEAR)
+    if gray.getextrema()[1] == 0:
+        raise Unprocessable(f"{field}: the mask is black everywhere, so nothing would be stylized", code="empty_mask")
+    return gray
+
+
+def validate_mask(data: bytes, field: str, max_pixels: int, content: ValidImage) -> ValidImage:
+    """An uploaded mask through the image checks (transparent pixels laid on black: unpainted), then
+    :func:`fit_mask` to the (fitted) photo, as PNG."""
+    image = decode_image(data, field, max_pixels, background=BLACK)
+    return encode_png(fit_mask(image, field, content.width, content.height))
 
 
 def validate_image(data: bytes, field: str, max_pixels: int, max_side: int, min_side: int = 1) -> ValidImage:

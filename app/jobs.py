@@ -115,6 +115,8 @@ class JobStore:
         image_format: str,
         owner: str | None = None,
         note: str | None = None,
+        masks: list[ValidImage] | None = None,
+        feather: float = 0.0,
     ) -> JobView:
         """Store the inputs and enqueue the job; 429 when the queue is full.
 
@@ -124,12 +126,15 @@ class JobStore:
         job_id = uuid.uuid4().hex
         ttl = self.settings.result_ttl_s
         style_inputs = [StyleInput(key=input_key(job_id, f"style-{i}"), sha256=s.sha256) for i, s in enumerate(styles)]
+        mask_keys = [input_key(job_id, f"mask-{i}") for i in range(len(masks))] if masks is not None else None
         request = JobRequest(
             kind="interpolate" if kind == "interpolate" else "stylize",
             content_key=input_key(job_id, "content"),
             styles=style_inputs,
             weights=weights,
             steps=steps,
+            masks=mask_keys,
+            feather=feather,
             alpha=alpha,
             variation=variation,
             samples=samples,
@@ -151,6 +156,8 @@ class JobStore:
                 pipe.set(request.content_key, content.png, ex=ttl)
                 for style_input, style in zip(style_inputs, styles, strict=True):
                     pipe.set(style_input.key, style.png, ex=ttl)
+                for mask_key, mask in zip(mask_keys or [], masks or [], strict=True):
+                    pipe.set(mask_key, mask.png, ex=ttl)
                 pipe.execute()
             self.queue.enqueue_call(
                 STYLIZE_TASK,

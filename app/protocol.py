@@ -80,6 +80,10 @@ class JobRequest(BaseModel):
     styles: list[StyleInput] = Field(min_length=1, max_length=8)
     weights: list[float] | None = None
     steps: int | None = Field(default=None, description="A sweep between two styles in this many steps.")
+    masks: list[str] | None = Field(
+        default=None, max_length=8, description="Redis keys of grayscale PNG masks, one per style, instead of weights."
+    )
+    feather: float = Field(default=0.0, ge=0.0, description="Gaussian blur of the masks, in output pixels.")
     alpha: float = Field(default=1.0, ge=0.0, le=1.0)
     variation: float = Field(default=0.0, ge=0.0)
     samples: int = Field(default=1, ge=1, le=8)

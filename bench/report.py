@@ -18,6 +18,7 @@ import benchlib
 PAGE = benchlib.REPO_ROOT / "docs" / "benchmarks.md"
 OURS_CACHED, OURS_WITH_STYLE = "ours (style code cached)", "ours (+ style encoding)"
 PEER, PEER_CACHED = "peer stylize_with", "peer (style vector cached)"
+OURS_REGIONS = "ours, two regions (codes cached)"
 
 
 def load(folder: Path, name: str) -> dict[str, Any] | None:
@@ -110,6 +111,12 @@ def latency_section(
             f"| **{m[OURS_CACHED] / m[PEER]:.2f}** | {m[OURS_WITH_STYLE] / m[PEER]:.2f} "
             f"| {load_note(row['load_average_after'])} |"
         )
+    regions = [(side, row) for side, row in latency["sizes"].items() if OURS_REGIONS in row["methods"]]
+    if regions:
+        lines += ["", "Two regions (two styles over the left and right halves, `masks=`), against one style:", ""]
+        for side, row in regions:
+            two, one = row["methods"][OURS_REGIONS]["median_s"], row["methods"][OURS_CACHED]["median_s"]
+            lines.append(f"- {side} px: {ms(two)} against {ms(one)}, **{two / one:.2f}x**")
     encode = latency["style_encoding"]
     lines += [
         "",
@@ -799,6 +806,7 @@ def main() -> int:
         + machine_section(sources)
         + notes(args.bench, "machine")
         + latency_section(latency, one_thread, passive)
+        + notes(args.bench, "regions")
         + speed_section(latency, levers, default)
         + verdict_section(latency, levers, passive, one_thread, load(args.bench, "contention.json"))
         + service_section(load_test, overhead, passive_load, load(args.bench, "encode_formats.json"), args.bench)

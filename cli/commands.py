@@ -65,6 +65,10 @@ OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 DEFAULT_MAX_SIDE = 512
 
 
+def _paths(text: str) -> list[Path]:
+    return [Path(part) for part in text.split(",") if part]
+
+
 def _output_path(text: str) -> Path:
     """``-o``: checked before any model work, so that a wrong name fails at once, not after the model ran."""
     path = Path(text)
@@ -105,8 +109,29 @@ def _add_stylize_options(parser: argparse.ArgumentParser) -> None:
         help=f"longest output side in pixels (default {DEFAULT_MAX_SIDE}), at most the photo's own: photos are never "
         "enlarged, and a note says so when asked for more",
     )
+    parser.add_argument(
+        "--feather",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="PX",
+        help="soften the masks' edges by a Gaussian blur of PX output pixels",
+    )
     parser.add_argument("--checkpoint", type=Path, default=None, help="model checkpoint (default: shipped)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+
+
+def _open_masks(paths: list[Path], size: tuple[int, int]) -> list[Any]:
+    """The masks checked as the API checks them (shape, not all black) for a photo of ``size``."""
+    from app.errors import ApiError
+    from app.images import fit_mask
+
+    masks = []
+    for path in paths:
+        try:
+            masks.append(fit_mask(_open_image(path), str(path), *size))
+        except ApiError as exc:
+            raise CliError(exc.message) from exc
+    return masks
 
 
 def _open_image(path: Path) -> Any:
@@ -171,7 +196,9 @@ def _prepare_output(output: Path) -> None:
         raise CliError(f"cannot write {output}: the folder {output.parent} is not writable")
 
 
-def _run_stylize(args: argparse.Namespace, style_paths: list[Path], weights: list[float] | None) -> int:
+def _run_stylize(
+    args: argparse.Namespace, style_paths: list[Path], weights: list[float] | None, mask_paths: list[Path] | None = None
+) -> int:
     from app.sizing import size_note
     from model.checkpoint import CheckpointError, load_checkpoint
     from model.inference import Stylizer
@@ -186,6 +213,7 @@ def _run_stylize(args: argparse.Namespace, style_paths: list[Path], weights: lis
         )
     content = _open_image(args.content)
     styles = [_open_image(p) for p in style_paths]
+    masks = _open_masks(mask_paths, content.size) if mask_paths is not None else None
     note = size_note(args.max_side, None, max(content.size)) if args.max_side is not None else None
     if note:
         _say(args, "note", note)
@@ -206,6 +234,8 @@ def _run_stylize(args: argparse.Namespace, style_paths: list[Path], weights: lis
         seed=args.seed,
         preserve_color=args.preserve_color,
         max_side=args.max_side or DEFAULT_MAX_SIDE,
+        masks=masks,
+        feather=args.feather,
     )
     output: Path = args.output
     if len(images) == 1:
@@ -229,13 +259,21 @@ def add_stylize(sub: Any) -> None:
     )
     parser.add_argument("content", type=Path, help="the photo")
     parser.add_argument("style", type=Path, nargs="?", help="the painting (or give --style-id)")
+    parser.add_argument(
+        "--mask",
+        type=Path,
+        default=None,
+        metavar="M.png",
+        help="a grayscale image of the photo's shape: the style goes where it is white, the photo keeps its own "
+        "look where it is black",
+    )
     _add_stylize_options(parser)
 
     def handler(args: argparse.Namespace) -> int:
         if (args.style is None) == (len(args.style_id) == 0) or len(args.style_id) > 1:
             parser.error("give exactly one style: a file or one --style-id")
         paths = [args.style] if args.style is not None else _gallery_paths(args.style_id)
-        return _run_stylize(args, paths, None)
+        return _run_stylize(args, paths, None, [args.mask] if args.mask is not None else None)
 
     parser.set_defaults(handler=handler)
 
@@ -244,20 +282,32 @@ def add_interpolate(sub: Any) -> None:
     parser = sub.add_parser(
         "interpolate",
         help="stylize with a weighted blend of 2..8 styles",
-        description="Blend 2..8 paintings: files first, then each --style-id, in that order for --weights.",
+        description="Blend 2..8 paintings, or paint each over its own mask: files first, then each --style-id, "
+        "in that order for --weights or --masks.",
     )
     parser.add_argument("content", type=Path, help="the photo")
     parser.add_argument("styles", type=Path, nargs="*", help="style images (with any --style-id: 2..8 in all)")
-    parser.add_argument("--weights", type=_weights, required=True, help="one weight per style, e.g. 1,2,1")
+    parser.add_argument("--weights", type=_weights, default=None, help="one weight per style, e.g. 1,2,1")
+    parser.add_argument(
+        "--masks",
+        type=_paths,
+        default=None,
+        metavar="M1.png,M2.png",
+        help="instead of --weights, one grayscale mask per style in the same order: each style goes where its "
+        "mask is white; where none is, the photo keeps its own look",
+    )
     _add_stylize_options(parser)
 
     def handler(args: argparse.Namespace) -> int:
         count = len(args.styles) + len(args.style_id)
         if not 2 <= count <= 8:
             parser.error(f"interpolate takes 2..8 styles, got {count}")
-        if len(args.weights) != count:
-            parser.error(f"got {len(args.weights)} weights for {count} styles")
-        return _run_stylize(args, [*args.styles, *_gallery_paths(args.style_id)], args.weights)
+        if (args.weights is None) == (args.masks is None):
+            parser.error("give either --weights or --masks")
+        given = args.weights if args.weights is not None else args.masks
+        if len(given) != count:
+            parser.error(f"got {len(given)} {'weights' if args.masks is None else 'masks'} for {count} styles")
+        return _run_stylize(args, [*args.styles, *_gallery_paths(args.style_id)], args.weights, args.masks)
 
     parser.set_defaults(handler=handler)
 

@@ -13,12 +13,14 @@ uses them). This module repacks their weights once and runs the same function fa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.functional import EPS, upsample2x
-from model.networks import ContentEncoder, Decoder, noise_injector
+from model.functional import EPS, regional_adain_affine, upsample2x
+from model.networks import ContentEncoder, Decoder, FilmParameters, RegionFilm, noise_injector
 
 CHANNELS_LAST = torch.channels_last
 # Below this many channels, group_norm's channels-last kernel is several times slower than batch_norm's
@@ -158,6 +160,16 @@ class FastGenerator:
         weight, bias, stride = packed
         return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), weight, bias, stride=stride)
 
+    def _adain(self, x: torch.Tensor, params: FilmParameters, relu: bool = False) -> torch.Tensor:
+        """:func:`normalize` for one style; for regions, their statistics (in fp32) give one per-pixel affine
+        map in the activations' dtype and layout, applied in one addcmul pass."""
+        if not isinstance(params, RegionFilm):
+            scale, shift = params
+            return normalize(x, scale.float(), shift.float(), relu=relu)
+        a, b = regional_adain_affine(x, params.scales, params.shifts, params.weights)  # (1, C, H, W) each
+        y = torch.addcmul(b, x, a)  # all three channels-last in dtype
+        return y.relu_() if relu else y
+
     def encode(self, image: torch.Tensor) -> torch.Tensor:
         """E_c. image: (B, 3, H, W) in [0, 1], H and W multiples of 4 -> (B, C3, H/4, W/4) channels-last."""
         x = image.to(self.device, self.dtype).contiguous(memory_format=CHANNELS_LAST)
@@ -168,23 +180,24 @@ class FastGenerator:
     def decode(
         self,
         features: torch.Tensor,
-        film: list[tuple[torch.Tensor, torch.Tensor]],
+        film: Sequence[FilmParameters],
         noise: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """The decoder. features: (B, C3, h, w) from :meth:`encode`; film: per AdaIN layer (scale, shift),
-        each (B, C_l), from :meth:`Decoder.film_parameters`; noise: None or per layer (B, 1, H_l, W_l) from
+        each (B, C_l), from :meth:`Decoder.film_parameters`, or (B = 1) the RegionFilm of
+        :meth:`Decoder.region_film_parameters`; noise: None or per layer (B, 1, H_l, W_l) from
         :meth:`Decoder.noise_maps` -> (B, 3, 4h, 4w) in (0, 1), in ``dtype``."""
         add_noise = noise_injector(self.noise_strength, noise)
-        params = iter([(scale.float(), shift.float()) for scale, shift in film])
+        params = iter(film)
         x = features
         for conv_a, conv_b in self.residual:
-            y = normalize(add_noise(self._conv(x, conv_a)), *next(params), relu=True)
-            x = x + normalize(add_noise(self._conv(y, conv_b)), *next(params))
+            y = self._adain(add_noise(self._conv(x, conv_a)), next(params), relu=True)
+            x = x + self._adain(add_noise(self._conv(y, conv_b)), next(params))
         for packed in self.upsample:
             if self.upsample_mode == "nearest":
                 weight, bias, _ = packed
                 y = upsample_conv(x, weight, bias)
             else:
                 y = self._conv(upsample2x(x, self.upsample_mode).contiguous(memory_format=CHANNELS_LAST), packed)
-            x = normalize(add_noise(y), *next(params), relu=True)
+            x = self._adain(add_noise(y), next(params), relu=True)
         return torch.sigmoid(self._conv(x, self.to_rgb))

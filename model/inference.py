@@ -21,7 +21,7 @@ from PIL import Image
 from model import functional as VF
 from model.device import default_dtype
 from model.fast_generator import FastGenerator
-from model.networks import VariationalStyleTransfer, style_statistics
+from model.networks import FilmParameters, VariationalStyleTransfer, style_statistics
 
 # Style images are encoded at this shorter side: the training crops come from paintings resized to
 # the same scale, so the statistics (and hence the codes) stay inside the range seen in training.
@@ -130,6 +130,23 @@ def add_maps(first: list[torch.Tensor] | None, second: list[torch.Tensor] | None
     return [a + b for a, b in zip(first, second, strict=True)]
 
 
+def mask_tensor(mask: Image.Image, width: int, height: int, feather: float = 0.0) -> torch.Tensor:
+    """A region mask as (height, width) float32 in [0, 1]: white 1 (stylize), black 0 (keep the photo).
+
+    The mask is resized to the output's size, then softened by a Gaussian blur of standard deviation
+    ``feather`` output pixels (0: as drawn).
+    """
+    if feather < 0:
+        raise ValueError("feather must be >= 0")
+    gray = mask.convert("L")
+    if gray.size != (width, height):
+        gray = gray.resize((width, height), Image.Resampling.BILINEAR)
+    tensor = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)  # (H, W)
+    if feather > 0:
+        tensor = VF.gaussian_blur(tensor[None, None], feather)[0, 0]  # (H, W)
+    return tensor.clamp(0.0, 1.0)
+
+
 class Stylizer:
     """Wraps a loaded model for inference. Not thread-safe; one per worker process."""
 
@@ -213,6 +230,17 @@ class Stylizer:
         noise = torch.randn(samples, self.latent_dim, generator=generator)  # (N, D)
         return VF.sample_code(mu.float(), logvar.float(), variation, noise)  # (N, D)
 
+    def _region_codes(
+        self, codes: Sequence[StyleCode], variation: float, samples: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Each region draws its own ``samples`` codes from its own style's Gaussian, region after region from
+        the one seeded generator (one region draws exactly what a plain stylization does): (N, K, D)."""
+        drawn = []
+        for code in codes:
+            noise = torch.randn(samples, self.latent_dim, generator=generator)  # (N, D)
+            drawn.append(VF.sample_code(code.mu[None].float(), code.logvar[None].float(), variation, noise))
+        return torch.stack(drawn, dim=1)  # (N, K, D)
+
     @torch.inference_mode()
     def stylize(
         self,
@@ -226,6 +254,8 @@ class Stylizer:
         preserve_color: bool = False,
         max_side: int = 512,
         progress: ProgressCallback | None = None,
+        masks: Sequence[Image.Image] | None = None,
+        feather: float = 0.0,
     ) -> list[Image.Image]:
         """Stylize ``content`` with the weighted blend of ``codes``; returns ``samples`` images.
 
@@ -233,6 +263,9 @@ class Stylizer:
         variation >= 0 scales the sampling noise; 0 is deterministic. The same seed gives the same images.
         The sampling temperature is ``variation * VARIATION_SCALE``, on the code's sigma and on the decoder's
         noise maps alike.
+        masks: one grayscale image per code instead of ``weights``: code k is painted where mask k is white,
+        with :meth:`Decoder.region_film_parameters`; where the masks sum to less than 1 the photo keeps its own
+        style code. They are resized to the output and feathered by ``feather`` px (:func:`mask_tensor`).
         """
         if not 0.0 <= alpha <= 1.0:
             raise ValueError("alpha must be in [0, 1]")
@@ -240,28 +273,46 @@ class Stylizer:
             raise ValueError("variation must be >= 0")
         if samples < 1:
             raise ValueError("samples must be >= 1")
+        if masks is not None and len(masks) != len(codes):
+            raise ValueError(f"got {len(masks)} mask(s) for {len(codes)} style(s)")
+        if masks is not None and weights is not None:
+            raise ValueError("give weights or masks, not both: with masks each style has its own region")
         generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
         temperature = variation * VARIATION_SCALE
-        target = self._target_codes(codes, weights, temperature, samples, generator)  # (N, D)
+        if masks is None:
+            target = self._target_codes(codes, weights, temperature, samples, generator)  # (N, D)
+        else:
+            target = self._region_codes(codes, temperature, samples, generator)  # (N, K, D)
         content = fit_within(content.convert("RGB"), max_side)
+        region_masks = None
+        if masks is not None:
+            stacked = torch.stack([mask_tensor(m, content.width, content.height, feather) for m in masks])  # (K, H, W)
+            region_masks = pad_to_multiple(stacked[None])[0][0].to(self.device)  # (K, H', W')
+        keeps_photo = region_masks is not None and bool((region_masks.sum(dim=0) < 1.0).any())
+        own_mu = self.encode_style(content).mu if alpha < 1.0 or keeps_photo else torch.zeros(self.latent_dim)
         if alpha < 1.0:
-            own = self.encode_style(content)
-            target = alpha * target + (1.0 - alpha) * own.mu[None]  # (N, D)
+            target = alpha * target + (1.0 - alpha) * own_mu  # (N, D) or (N, K, D)
         if progress:
             progress(0.2)
         pixels = image_to_tensor(content).to(self.device)  # (1, 3, H, W)
         padded, height, width = pad_to_multiple(pixels)
         features = self.generator.encode(padded)  # (1, C, H/4, W/4)
         decoder = self.model.decoder
-        film = decoder.film_parameters(target.to(self.device))  # fp32 (scale, shift) per layer
+        feature_h, feature_w = features.shape[-2:]
+        if region_masks is None:
+            film = decoder.film_parameters(target.to(self.device))  # fp32 (scale, shift) per layer
         with_noise = decoder.noise_strength is not None and variation > 0
         scales = torch.full((1,), temperature, device=self.device)  # (1,) the noise maps' temperature
-        feature_h, feature_w = features.shape[-2:]
         texture = self.texture_maps(feature_h, feature_w)
         outputs: list[Image.Image] = []
         for index in range(samples):
             # One sample at a time keeps peak memory flat for large images and gives real progress.
-            single = [(scale[index : index + 1], shift[index : index + 1]) for scale, shift in film]
+            single: list[FilmParameters]
+            if region_masks is None:
+                single = [(scale[index : index + 1], shift[index : index + 1]) for scale, shift in film]
+            else:
+                region_codes = torch.cat([own_mu[None], target[index]]).to(self.device)  # (K + 1, D)
+                single = decoder.region_film_parameters(region_codes, region_masks, feature_h, feature_w)
             # Drawn after the codes from the same seeded generator: one seed, one set of images.
             noise = decoder.noise_maps(scales, feature_h, feature_w, generator) if with_noise else None
             decoded = self.generator.decode(features, single, add_maps(texture, noise))

@@ -6,9 +6,11 @@ inference needs only torch and the checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from model import functional as VF
@@ -178,6 +180,30 @@ def noise_injector(
     return inject
 
 
+class RegionFilm(NamedTuple):
+    """One AdaIN layer's parameters for regions: one (scale, shift) row per region and the regions' weights.
+
+    scales, shifts: (R, C_l); weights: (R, H_l, W_l) from :func:`model.functional.region_weights`.
+    """
+
+    scales: torch.Tensor
+    shifts: torch.Tensor
+    weights: torch.Tensor
+
+
+# Per AdaIN layer: (scale, shift), each (B, C_l), for one style per image; or a RegionFilm for regions.
+FilmParameters = tuple[torch.Tensor, torch.Tensor] | RegionFilm
+
+
+def adain(features: torch.Tensor, params: FilmParameters) -> torch.Tensor:
+    """AdaIN with one style per image, or per region (:func:`model.functional.regional_adain_affine`)."""
+    if isinstance(params, RegionFilm):
+        a, b = VF.regional_adain_affine(features, params.scales, params.shifts, params.weights)
+        return torch.addcmul(b, features, a)
+    scale, shift = params
+    return VF.adaptive_instance_norm(features, scale.to(features.dtype), shift.to(features.dtype))
+
+
 class Decoder(nn.Module):
     """Residual blocks and upsampling convs, each normalisation an AdaIN driven by the style code.
 
@@ -228,6 +254,32 @@ class Decoder(nn.Module):
             offset += 2 * channels
         return out
 
+    def region_film_parameters(
+        self, codes: torch.Tensor, masks: torch.Tensor, height: int, width: int
+    ) -> list[FilmParameters]:
+        """AdaIN parameters for K styles painted over K soft masks, the rest in the photo's own style.
+
+        codes: (K + 1, D), the photo's own code first, then one per mask; masks: (K, H, W) in [0, 1] at any
+        resolution (normally the output's, 4h x 4w); height, width: of the content features. Returns per
+        AdaIN layer a :class:`RegionFilm` at that layer's resolution, for :meth:`forward`. Masks whose codes
+        are equal are one region (normalised together), so splitting a style's area changes nothing.
+        """
+        if codes.shape[0] != masks.shape[0] + 1:
+            expected = masks.shape[0] + 1
+            raise ValueError(f"expected {expected} codes (the photo's, then one per mask), got {codes.shape[0]}")
+        unique, inverse = torch.unique(codes, dim=0, return_inverse=True)  # (U, D), (K + 1,)
+        # (U, K + 1): which region each mask (and the remainder) belongs to; merging is then one small product.
+        members = F.one_hot(inverse.to(masks.device), unique.shape[0]).t().float()
+        film = self.film_parameters(unique)  # per layer (U, C_l)
+        by_size: dict[tuple[int, int], torch.Tensor] = {}
+        out: list[FilmParameters] = []
+        for (scale, shift), (h, w) in zip(film, self.noise_sizes(height, width), strict=True):
+            if (h, w) not in by_size:
+                weights = VF.region_weights(masks, h, w)  # (K + 1, h, w)
+                by_size[(h, w)] = (members @ weights.flatten(1)).view(-1, h, w)  # (U, h, w)
+            out.append(RegionFilm(scale, shift, by_size[(h, w)]))
+        return out
+
     def noise_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
         """The (H, W) of each AdaIN layer's input for content features of (height, width)."""
         residual = [(height, width)] * (len(self.norm_channels) - len(self.upsample))
@@ -251,24 +303,22 @@ class Decoder(nn.Module):
     def forward(
         self,
         content_features: torch.Tensor,
-        film: list[tuple[torch.Tensor, torch.Tensor]],
+        film: Sequence[FilmParameters],
         noise: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """content_features: (B, C3, h, w); film from :meth:`film_parameters`; noise from :meth:`noise_maps`
-        (None: no noise, as at variation 0) -> image (B, 3, 4h, 4w) in (0, 1)."""
+        """content_features: (B, C3, h, w); film from :meth:`film_parameters` or (B = 1)
+        :meth:`region_film_parameters`; noise from :meth:`noise_maps` (None: no noise, as at variation 0)
+        -> image (B, 3, 4h, 4w) in (0, 1)."""
         add_noise = noise_injector(self.noise_strength, noise)
         x = content_features
         params = iter(film)
         for block in self.residual:
             conv_a, conv_b = block[0], block[1]  # type: ignore[index]
-            scale, shift = next(params)
-            y = torch.relu(VF.adaptive_instance_norm(add_noise(conv_a(x)), scale.to(x.dtype), shift.to(x.dtype)))
-            scale, shift = next(params)
-            x = x + VF.adaptive_instance_norm(add_noise(conv_b(y)), scale.to(x.dtype), shift.to(x.dtype))
+            y = torch.relu(adain(add_noise(conv_a(x)), next(params)))
+            x = x + adain(add_noise(conv_b(y)), next(params))
         for conv in self.upsample:
             x = VF.upsample2x(x, self.upsample_mode)  # (B, C, 2h, 2w)
-            scale, shift = next(params)
-            x = torch.relu(VF.adaptive_instance_norm(add_noise(conv(x)), scale.to(x.dtype), shift.to(x.dtype)))
+            x = torch.relu(adain(add_noise(conv(x)), next(params)))
         return torch.sigmoid(self.to_rgb(x))
 
 

@@ -86,6 +86,13 @@ def _fail(job: Job | None, code: str, message: str) -> None:
     job.retries_left = 0
 
 
+def _mask(runtime: Runtime, key: str) -> Image.Image:
+    data = cast(bytes | None, runtime.redis.get(key))
+    if data is None:
+        raise InputError(FailureCode.INPUT_EXPIRED, "a mask of this job expired before the job ran")
+    return open_image(data, "mask")
+
+
 def stylize_job(request: dict[str, Any]) -> dict[str, Any]:
     """Run one stylize or interpolate job; returns :class:`app.protocol.JobOutput` as JSON."""
     runtime = worker_runtime.current()
@@ -123,6 +130,7 @@ def _run(request: JobRequest, runtime: Runtime, job: Job | None) -> JobOutput:
         code, hit = style_code(runtime, style)
         codes.append(code)
         hits += hit
+    masks = [_mask(runtime, key) for key in request.masks] if request.masks is not None else None
     progress(0.1)
     weight_sets: list[list[float] | None] = (
         [list(w) for w in sweep_weights(request.steps)] if request.steps else [request.weights]
@@ -148,6 +156,8 @@ def _run(request: JobRequest, runtime: Runtime, job: Job | None) -> JobOutput:
             preserve_color=request.preserve_color,
             max_side=request.max_side,
             progress=step_progress,
+            masks=masks,
+            feather=request.feather,
         )
         model_seconds += time.perf_counter() - tic
     job_id = job.id if job is not None else "local"
@@ -155,7 +165,7 @@ def _run(request: JobRequest, runtime: Runtime, job: Job | None) -> JobOutput:
         for index, image in enumerate(images):
             pipe.set(result_key(job_id, index), encode(image, request.format), ex=request.result_ttl_s)
         # The inputs are no longer needed once the results are safe; until then a retry may need them.
-        pipe.delete(request.content_key, *[style.key for style in request.styles])
+        pipe.delete(request.content_key, *[style.key for style in request.styles], *(request.masks or []))
         pipe.execute()
     progress(1.0)
     logger.info(

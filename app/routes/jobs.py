@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.archive import results_zip
 from app.deps import JobStoreDep, JobWaiterDep, SettingsDep, StyleRegistryDep
 from app.errors import Unprocessable, error_responses
-from app.images import MIN_CONTENT_SIDE, ValidImage, read_upload, validate_image
+from app.images import MIN_CONTENT_SIDE, ValidImage, read_upload, validate_image, validate_mask
 from app.jobs import JobStore
 from app.protocol import ImageFormat
 from app.schemas import JobView, StylizeOptions
@@ -25,6 +25,7 @@ router = APIRouter(tags=["jobs"])
 
 MAX_STYLES = 8
 MAX_OUTPUTS = 32
+MAX_FEATHER_PX = 64.0
 _SUBMIT_ERRORS = error_responses(404, 413, 415, 422, 429, 503)
 
 
@@ -55,6 +56,14 @@ def stylize_options(
 
 
 OptionsDep = Annotated[StylizeOptions, Depends(stylize_options)]
+Feather = Annotated[
+    float,
+    Form(
+        ge=0.0,
+        le=MAX_FEATHER_PX,
+        description="Softens the masks' edges: a Gaussian blur of this many output pixels (0 = as drawn).",
+    ),
+]
 
 
 async def _submit(
@@ -68,6 +77,8 @@ async def _submit(
     max_side: int,
     owner: str | None,
     settings: ApiSettings,
+    masks: list[ValidImage] | None = None,
+    feather: float = 0.0,
 ) -> JobView:
     """Queue one job with the shared options; the store's Redis calls run off the event loop."""
     # Only a size the client asked for gets a note: the default is no promise. Validation fitted the photo into
@@ -92,6 +103,8 @@ async def _submit(
         image_format=options.format,
         owner=owner,
         note=note,
+        masks=masks,
+        feather=feather,
     )
 
 
@@ -134,6 +147,20 @@ async def _styles(
     return images
 
 
+async def _masks(
+    uploads: list[UploadFile], style_count: int, settings: ApiSettings, content: ValidImage
+) -> list[ValidImage]:
+    """One mask per style, each through the upload checks and resized to the photo."""
+    if len(uploads) != style_count:
+        raise Unprocessable(f"got {len(uploads)} mask(s) for {style_count} style(s)", code="mask_count")
+    masks = []
+    for index, upload in enumerate(uploads):
+        field = f"masks[{index}]" if style_count > 1 else "mask"
+        data = await read_upload(upload, field, settings.max_upload_bytes)
+        masks.append(await run_in_threadpool(validate_mask, data, field, settings.max_image_pixels, content))
+    return masks
+
+
 def _max_side(options: StylizeOptions, settings: ApiSettings) -> int:
     return min(options.max_side or settings.default_max_side, settings.max_side_limit)
 
@@ -149,6 +176,7 @@ def _accepted(view: JobView, response: Response) -> JobView:
     summary="Stylize a photo with one style",
     description=(
         "Multipart form: a `content` image and either a `style` image or the `style_id` of a registered style. "
+        "An optional grayscale `mask` limits the style to its white part; black keeps the photo's own look. "
         "Answers 202 with the job; follow it at the `Location` header (`GET /jobs/{id}`)."
     ),
     responses=_SUBMIT_ERRORS,
@@ -165,13 +193,20 @@ async def stylize(
     style_id: Annotated[
         str | None, Form(description="Or the id of a registered style.", examples=["hokusai_great_wave"])
     ] = None,
+    mask: Annotated[
+        UploadFile | None, File(description="A grayscale mask of the photo's shape: white = stylize, black = keep.")
+    ] = None,
+    feather: Feather = 0.0,
 ) -> JobView:
     if (style is None) == (style_id is None):
         raise Unprocessable("give exactly one of `style` (a file) or `style_id`", code="invalid_styles")
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
+    masks = await _masks([mask], 1, settings, content_image) if mask is not None else None
     styles = await _styles([style] if style else [], [style_id] if style_id else [], settings, registry, caller.owner)
-    view = await _submit(jobs, options, "stylize", content_image, styles, None, None, max_side, caller.owner, settings)
+    view = await _submit(
+        jobs, options, "stylize", content_image, styles, None, None, max_side, caller.owner, settings, masks, feather
+    )
     return _accepted(view, response)
 
 
@@ -183,7 +218,10 @@ async def stylize(
         "Multipart form: a `content` image and 2..8 styles, as repeated `styles` files and/or repeated `style_ids` "
         "(files first, then ids). `weights` gives one non-negative number per style in that order, as repeated "
         "fields or comma-separated (`1,2,1`); they are normalised by the server; default equal weights. "
-        "With exactly two styles, `steps` = n asks for a sweep: n images from the first style to the second."
+        "With exactly two styles, `steps` = n asks for a sweep: n images from the first style to the second. "
+        "Instead of weights, `masks` gives one grayscale mask per style, in the same order: each style is painted "
+        "where its mask is white, with soft borders between styles; where no mask is white the photo keeps its "
+        "own look."
     ),
     responses=_SUBMIT_ERRORS,
 )
@@ -205,6 +243,10 @@ async def interpolate(
         Form(description="One weight per style, e.g. `1,2,1` or repeated fields.", examples=[["1,2,1"]]),
     ] = None,
     steps: Annotated[int | None, Form(ge=2, le=16, description="Sweep between two styles in this many images.")] = None,
+    masks: Annotated[
+        list[UploadFile] | None, File(description="One grayscale mask per style, in the styles' order (repeat).")
+    ] = None,
+    feather: Feather = 0.0,
 ) -> JobView:
     uploads = styles or []
     ids = [i for i in (style_ids or []) if i]
@@ -215,11 +257,14 @@ async def interpolate(
         raise Unprocessable(f"`steps` sweeps between exactly two styles, got {count}", code="invalid_styles")
     if steps is not None and weights:
         raise Unprocessable("give either `steps` (a sweep) or `weights`, not both", code="invalid_weights")
+    if masks and (weights or steps is not None):
+        raise Unprocessable("`masks` place each style; give them without `weights` or `steps`", code="invalid_weights")
     parsed_weights = parse_weights(weights, count)
     if options.samples * (steps or 1) > MAX_OUTPUTS:
         raise Unprocessable(f"samples x steps must be at most {MAX_OUTPUTS}", code="too_many_outputs")
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
+    mask_images = await _masks(masks, count, settings, content_image) if masks else None
     style_images = await _styles(uploads, ids, settings, registry, caller.owner)
     view = await _submit(
         jobs,
@@ -232,6 +277,8 @@ async def interpolate(
         max_side,
         caller.owner,
         settings,
+        mask_images,
+        feather,
     )
     return _accepted(view, response)
 

@@ -4,6 +4,7 @@ import {
   showError, showImage, sleep,
 } from "./api.js";
 import { Gallery } from "./gallery.js";
+import { MaskPainter } from "./mask.js";
 import { Lightbox, sweepStrip } from "./viewer.js";
 
 const MAX_STYLES = 8;
@@ -20,6 +21,7 @@ const state = {
 };
 let gallery;
 let lightbox;
+let painter;
 
 function fail(error) {
   $("message").className = "message error hidden";
@@ -75,6 +77,7 @@ function setContent(file) {
   if (state.contentUrl && (!state.job || state.job.photoUrl !== state.contentUrl)) URL.revokeObjectURL(state.contentUrl);
   state.contentUrl = "";
   $("content-size").textContent = "PNG, JPEG or WebP";
+  painter.setPhoto("", 0, 0);
   if (!file) {
     preview.classList.add("hidden");
     $("content-label").innerHTML = "<strong>Choose a photo</strong> or drop it here";
@@ -121,6 +124,7 @@ function wireContent() {
     const preview = $("content-preview");
     state.contentSide = Math.max(preview.naturalWidth, preview.naturalHeight);
     $("content-size").textContent = `${preview.naturalWidth}×${preview.naturalHeight} px`;
+    painter.setPhoto(state.contentUrl, preview.naturalWidth, preview.naturalHeight);
     renderSizeHint();
   });
 }
@@ -204,6 +208,7 @@ function renderSelection() {
     list.append(item);
   });
   renderShares();
+  painter.setStyles(state.selected.map((entry) => entry.style));
   gallery.markSelected(state.selected.map((entry) => entry.style.id));
   $("selected-heading").textContent = count
     ? `Selected: ${count} style${count > 1 ? "s" : ""}${count > 1 ? " — set their weights" : ""}`
@@ -300,8 +305,17 @@ async function submit(sweep) {
     checkReady(sweep ? 2 : 1);
     const form = optionsForm();
     const names = state.selected.map((entry) => entry.style.title);
+    const masks = sweep ? [] : await painter.masks();
     let url = "/stylize";
-    if (sweep) {
+    if (masks.length) {
+      // Each style where its regions were painted; a single one is a masked stylize.
+      url = masks.length === 1 ? "/stylize" : "/interpolate";
+      masks.forEach(({ style, blob }, k) => {
+        form.append(masks.length === 1 ? "style_id" : "style_ids", style.id);
+        form.append(masks.length === 1 ? "mask" : "masks", blob, `mask-${k}.png`);
+      });
+      form.append("feather", painter.feather());
+    } else if (sweep) {
       url = "/interpolate";
       state.selected.forEach((entry) => form.append("style_ids", entry.style.id));
       form.append("steps", $("sweep-steps").value || "5");
@@ -496,6 +510,7 @@ function renderResults(job, view) {
 function main() {
   gallery = new Gallery({ onPick: toggleStyle, onDeleted: dropStyle, onError: fail });
   lightbox = new Lightbox();
+  painter = new MaskPainter({ onError: fail });
   wireKeyForm();
   wireContent();
   wireOptions();

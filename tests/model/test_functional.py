@@ -257,3 +257,58 @@ def test_upsample2x_nearest_repeats_each_pixel() -> None:
     torch.testing.assert_close(VF.upsample2x(x, "nearest"), expected, rtol=0, atol=0)
     with pytest.raises(ValueError, match="unknown upsample mode"):
         VF.upsample2x(x, "bicubic")
+
+
+def test_gaussian_blur_is_the_separable_kernel_with_replicated_borders() -> None:
+    torch.manual_seed(3)
+    x = torch.rand(2, 3, 7, 9)
+    kernel = VF.gaussian_kernel(1.0)  # radius 3
+    padded = torch.nn.functional.pad(x.reshape(6, 1, 7, 9), (3, 3, 3, 3), mode="replicate")
+    expected = torch.nn.functional.conv2d(padded, (kernel[:, None] * kernel[None, :])[None, None])  # 2-D kernel
+    torch.testing.assert_close(VF.gaussian_blur(x, 1.0), expected.reshape(2, 3, 7, 9), atol=1e-6, rtol=1e-6)
+
+
+def test_region_weights_put_the_remainder_first_and_sum_to_one() -> None:
+    masks = torch.tensor([[[1.0, 0.5], [0.0, 0.8]], [[0.0, 0.2], [0.0, 0.8]]])  # (2, 2, 2)
+    weights = VF.region_weights(masks, 2, 2)
+    assert weights.shape == (3, 2, 2)
+    # (0, 0): all the first; (0, 1): 0.5 + 0.2, remainder 0.3; (1, 0): all the photo; (1, 1): 1.6 -> halves.
+    torch.testing.assert_close(weights[0], torch.tensor([[0.0, 0.3], [1.0, 0.0]]))
+    torch.testing.assert_close(weights[1], torch.tensor([[1.0, 0.5], [0.0, 0.5]]))
+    torch.testing.assert_close(weights[2], torch.tensor([[0.0, 0.2], [0.0, 0.5]]))
+    # Shrunk with antialiasing (a local average, not a sample) and the remainder follows the resized mask.
+    block = torch.zeros(1, 8, 8)
+    block[:, :, :3] = 1.0
+    small = VF.region_weights(block, 4, 4)
+    resized = torch.nn.functional.interpolate(block[None], size=(4, 4), mode="bilinear", antialias=True)[0, 0]
+    torch.testing.assert_close(small[1], resized)
+    torch.testing.assert_close(small[0], 1.0 - resized)
+    assert 0.0 < float(small[1, 0, 1]) < 1.0  # the border column is partly covered
+
+
+def test_regional_adain_against_its_formula() -> None:
+    torch.manual_seed(4)
+    x = torch.randn(1, 3, 6, 5) * 2 + 1
+    scales, shifts = torch.rand(2, 3) + 0.5, torch.randn(2, 3)
+    weights = torch.rand(2, 6, 5)
+    weights = weights / weights.sum(dim=0, keepdim=True)  # (2, 6, 5)
+    a, b = VF.regional_adain_affine(x, scales, shifts, weights, eps=1e-5)
+    expected = torch.zeros(3, 6, 5)
+    for r in range(2):
+        w = weights[r]
+        mean = (w * x[0]).sum(dim=(1, 2)) / w.sum()  # (3,)
+        var = (w * (x[0] - mean[:, None, None]) ** 2).sum(dim=(1, 2)) / w.sum()
+        normalised = (x[0] - mean[:, None, None]) / (var[:, None, None] + 1e-5).sqrt()
+        expected += w * (scales[r, :, None, None] * normalised + shifts[r, :, None, None])
+    torch.testing.assert_close(a * x + b, expected[None], atol=1e-5, rtol=1e-5)
+
+
+def test_one_full_region_is_plain_adain_and_an_empty_region_is_ignored() -> None:
+    torch.manual_seed(5)
+    x = torch.randn(1, 4, 5, 6) * 3 - 2
+    scales, shifts = torch.rand(2, 4) + 0.5, torch.randn(2, 4)
+    weights = torch.stack([torch.zeros(5, 6), torch.ones(5, 6)])  # region 0 is empty
+    a, b = VF.regional_adain_affine(x, scales, shifts, weights)
+    plain = VF.adaptive_instance_norm(x, scales[1:], shifts[1:])
+    assert torch.isfinite(a).all() and torch.isfinite(b).all()
+    torch.testing.assert_close(a * x + b, plain, atol=1e-5, rtol=1e-5)
