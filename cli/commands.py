@@ -177,6 +177,21 @@ def add_train(sub: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
+def add_train_baseline(sub: Any) -> None:
+    from training.train_baseline import add_arguments
+
+    parser = sub.add_parser("train-baseline", help="train a published fast baseline: AdaIN or Linear")
+    add_arguments(parser)
+
+    def handler(args: argparse.Namespace) -> int:
+        from training.train_baseline import options_from_args, train_baseline
+
+        print(train_baseline(options_from_args(args)))
+        return 0
+
+    parser.set_defaults(handler=handler)
+
+
 def add_evaluate(sub: Any) -> None:
     from training.options import add_evaluate_arguments
 
