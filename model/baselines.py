@@ -54,7 +54,7 @@ class BaselineConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BaselineConfig:
         data = dict(data)
-        trunk_fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("trunk").items()}
+        trunk_fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("trunk").items()}
         trunk = TrunkConfig(**trunk_fields)
         if trunk.arch not in VGG_PLANS:
             raise ValueError(f"unknown trunk architecture {trunk.arch!r}")
@@ -137,7 +137,9 @@ class AdaINNet(nn.Module):
         target = FT.adain(c, self.encode(style))
         return self.decoder((alpha * target + (1.0 - alpha) * c.float()).to(c.dtype))
 
-    def mix(self, content: torch.Tensor, styles: list[torch.Tensor], weights: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    def mix(
+        self, content: torch.Tensor, styles: list[torch.Tensor], weights: torch.Tensor, alpha: float = 1.0
+    ) -> torch.Tensor:
         """The paper's weighted multi-style interpolation: content (1, 3, H, W), styles K x (1, 3, Hk, Wk)."""
         c = self.encode(content)
         target = FT.adain_mix(c, [self.encode(s) for s in styles], weights, alpha)
@@ -288,7 +290,9 @@ def load_baseline(
         raise CheckpointError(f"{path} does not match its config: unexpected={unexpected[:5]} missing={missing[:5]}")
     for name, tensor in tensors.items():
         if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise CheckpointError(f"{path}: tensor {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}")
+            raise CheckpointError(
+                f"{path}: tensor {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
+            )
     model.load_state_dict({name: t.float() for name, t in tensors.items()})
     model.eval().to(device)
     return model, json.loads(metadata.get("provenance", "{}"))

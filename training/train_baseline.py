@@ -105,8 +105,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=d.steps, help="total optimizer steps (Linear: with --recon-steps)")
     parser.add_argument("--batch", type=int, default=d.batch, help="content-style pairs per step")
     parser.add_argument(
-        "--depth", type=int, choices=[3, 4], default=None, help="encoder layer: 3 = relu3_1, 4 = relu4_1 "
-        "(default: 4 for AdaIN, 3 for Linear, its fast variant)"
+        "--depth",
+        type=int,
+        choices=[3, 4],
+        default=None,
+        help="encoder layer: 3 = relu3_1, 4 = relu4_1 (default: 4 for AdaIN, 3 for Linear, its fast variant)",
     )
     parser.add_argument("--matrix-size", type=int, default=d.matrix_size, help="Linear's compressed width")
     parser.add_argument(
@@ -151,7 +154,11 @@ def adain_losses(
     content = VF.content_loss(output_feats[-1], target)
     style = VF.mean_std_loss([VF.calc_mean_std(f) for f in output_feats], [VF.calc_mean_std(f) for f in style_feats])
     total = content + style_weight * style
-    return total, {"loss": float(total.detach()), "content": float(content.detach()), "style": float(style.detach())}, outputs
+    return (
+        total,
+        {"loss": float(total.detach()), "content": float(content.detach()), "style": float(style.detach())},
+        outputs,
+    )
 
 
 def linear_losses(
@@ -171,7 +178,11 @@ def linear_losses(
         pixel = torch.nn.functional.mse_loss(outputs.float(), contents.float())
         feature = VF.content_loss(trunk(outputs)[depth - 1], content_feats[depth - 1])
         total = pixel + feature
-        return total, {"loss": float(total.detach()), "pixel": float(pixel.detach()), "feature": float(feature.detach())}, outputs
+        return (
+            total,
+            {"loss": float(total.detach()), "pixel": float(pixel.detach()), "feature": float(feature.detach())},
+            outputs,
+        )
     with torch.no_grad():
         style_feats = trunk(styles)
     moved = model.transform(content_feats[depth - 1], style_feats[depth - 1])
@@ -180,7 +191,11 @@ def linear_losses(
     content = VF.content_loss(output_feats[-1], content_feats[-1])
     style = FT.linear_style_loss(output_feats, style_feats)
     total = content + style_weight * style
-    return total, {"loss": float(total.detach()), "content": float(content.detach()), "style": float(style.detach())}, outputs
+    return (
+        total,
+        {"loss": float(total.detach()), "content": float(content.detach()), "style": float(style.detach())},
+        outputs,
+    )
 
 
 def trainable_parameters(model: BaselineNet, reconstruct: bool) -> list[torch.nn.Parameter]:
@@ -256,7 +271,9 @@ def train_baseline(opts: BaselineTrainOptions) -> Path:
         trunk.to(memory_format=torch.channels_last)
     recon_steps = opts.recon_steps if opts.method == "linear" else 0
     # One Adam over everything trainable: parameters without a gradient in a phase are left alone by it.
-    params = list(model.decoder.parameters()) + (list(model.transform.parameters()) if isinstance(model, LinearNet) else [])
+    params = list(model.decoder.parameters()) + (
+        list(model.transform.parameters()) if isinstance(model, LinearNet) else []
+    )
     optimizer = torch.optim.Adam(params, lr=opts.lr)
     restore_optimizer(optimizer, optim_state)
     meta.update(config=config.to_dict(), options=asdict(opts))
@@ -319,7 +336,9 @@ def train_baseline(opts: BaselineTrainOptions) -> Path:
         return model_path
     log.info("training %s on %s: %d contents, %d styles", opts.method, device, len(contents), len(styles))
     completed = start_step
-    bar = tqdm(range(start_step, opts.steps), initial=start_step, total=opts.steps, dynamic_ncols=True, desc=opts.method)
+    bar = tqdm(
+        range(start_step, opts.steps), initial=start_step, total=opts.steps, dynamic_ncols=True, desc=opts.method
+    )
     for step in bar:
         reconstruct = step < recon_steps
         model.train()
@@ -344,7 +363,9 @@ def train_baseline(opts: BaselineTrainOptions) -> Path:
         bar.set_postfix({k: f"{v:.3f}" for k, v in terms.items()})
         if step % opts.log_every == 0 or completed == opts.steps:
             phase = {"phase": 0.0 if reconstruct else 1.0} if recon_steps else {}
-            write_metrics(out / "metrics.csv", step, time.monotonic() - started + elapsed_before, terms | phase | {"lr": lr})
+            write_metrics(
+                out / "metrics.csv", step, time.monotonic() - started + elapsed_before, terms | phase | {"lr": lr}
+            )
         if opts.sample_every and completed % opts.sample_every == 0:
             save_samples(model, fixed_contents, fixed_styles, out / "samples" / f"step_{completed:06d}.png")
         if completed % opts.save_every == 0 and completed < opts.steps:
