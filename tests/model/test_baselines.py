@@ -166,3 +166,22 @@ def test_unknown_versions_mismatched_methods_and_altered_tensors_are_refused(tmp
         load_baseline(tmp_path / "missing.safetensors")
     with pytest.raises(ValueError, match="unknown baseline method"):
         BaselineConfig(method="wct")
+
+
+@pytest.mark.parametrize("method", ["adain", "linear"])
+def test_the_stylizer_keeps_odd_image_sizes_and_returns_images(method: str) -> None:
+    from PIL import Image
+
+    from model.baselines import BaselineStylizer
+
+    stylizer = BaselineStylizer(tiny_baseline(method, depth=4 if method == "adain" else 3))
+    # Three pools before the tiny trunk's relu4_1, two before its relu3_1.
+    assert stylizer.multiple == (8 if method == "adain" else 4)
+    content, style = Image.new("RGB", (37, 21), (200, 40, 40)), Image.new("RGB", (30, 30), (10, 10, 220))
+    assert stylizer.stylize(content, [style]).size == (37, 21)
+    assert stylizer.stylize(content, [style], max_side=20).size == (20, 11)
+    if method == "adain":
+        assert stylizer.stylize(content, [style, content], weights=[1.0, 2.0]).size == (37, 21)
+    else:
+        with pytest.raises(ValueError, match="only AdaIN blends"):
+            stylizer.stylize(content, [style, content])
