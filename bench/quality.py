@@ -243,10 +243,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 gatys_image = tensor_to_image(gatys_t)
                 add(GATYS, gatys_image, info=pair)
             if with_gatys or (ci < args.sheet_rows and si == (ci + 1) % len(styles) and args.gatys_pairs == 0):
-                sheet_rows.append(
-                    [content, style, ours_image, samples[0], samples[-1], adain_image, linear_image, peer_image]
-                    + [gatys_image]
-                )
+                cells: list[Image.Image | None] = [content, style, ours_image, samples[0], samples[-1]]
+                sheet_rows.append([*cells, adain_image, linear_image, peer_image, gatys_image])
         print(f"  content {ci + 1}/{len(contents)} done, load {benchlib.load_average()}", file=sys.stderr, flush=True)
 
     sweeps = measure_sweeps(ours, peer, contents, styles, codes, args)
