@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# AdaIN (Huang & Belongie 2017) trained on the corpus's train split: the decoder of a frozen hed-vgg16 encoder
+# cut at relu4_1, content loss against the AdaIN target plus 10 x the mean/std loss over relu1_1..relu4_1.
+# The shipped checkpoints/adain.safetensors is this recipe on this machine's CPU (docs/model-card.md).
+#
+#   CORPUS_DIR=/path/to/corpus training/recipes/adain.sh [RUN_DIR]      # default RUN_DIR: runs/adain
+#   cp RUN_DIR/model.safetensors checkpoints/adain.safetensors
+#
+# CORPUS_DIR: the corpus root, holding train/photos and train/paintings (folders of images, searched recursively).
+# Re-running resumes from RUN_DIR/train_state.safetensors. DEVICE=cuda trains the GPU variant: the paper's
+# batch of 8 and 256 px crops of images resized to 512 px, at its learning rate of 1e-4, for STEPS steps.
+# STEPS, MINUTES (a wall-clock bound; the run saves and stops there) and THREADS override the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+corpus=${CORPUS_DIR:?set CORPUS_DIR to the corpus root (it holds train/photos and train/paintings)}
+run=${1:-runs/adain}
+VST=${VST:-.venv/bin/vst}
+device=${DEVICE:-cpu}
+if [ "$device" = cuda ]; then
+  settings=(--batch 8 --lr 1e-4 --short-side 512 --content-sizes 256,256 --style-sizes 256,256
+    --steps "${STEPS:-20000}" --num-workers 4 --save-every 1000 --sample-every 1000)
+else
+  settings=(--batch 4 --lr 5e-4 --short-side 192 --content-sizes 128,160 --style-sizes 128,160
+    --steps "${STEPS:-1900}" --num-workers 0 --save-every 100 --sample-every 250)
+fi
+mkdir -p "$run"
+OMP_NUM_THREADS=${THREADS:-1} "$VST" train-baseline --method adain --device "$device" --resume \
+  --content "$corpus/train/photos" --style "$corpus/train/paintings" --out "$run" --seed 0 --log-every 10 \
+  "${settings[@]}" ${MINUTES:+--max-minutes "$MINUTES"}
