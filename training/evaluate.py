@@ -247,9 +247,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                     tradeoff[name][alpha].add(score(trunk, image_to_tensor(image), content_ref, style_ref), seconds)
 
             row = [content_ref.image[0], style_ref.image[0], out_t[0], *(s[0] for s in sample_ts[:2]), det_t[0]]
-            for method, stylizer in published.items():
+            for method, fast in published.items():
                 started = time.perf_counter()
-                image_t = image_to_tensor(stylizer.stylize(content, [styles[si]], max_side=args.max_side))
+                image_t = image_to_tensor(fast.stylize(content, [styles[si]], max_side=args.max_side))
                 scores[method].add(score(trunk, image_t, content_ref, style_ref), time.perf_counter() - started)
                 row.append(image_t[0])
             if ci * len(styles) + si < args.gatys_pairs:
