@@ -25,6 +25,7 @@ from model.baselines import (
 )
 from model.checkpoint import CheckpointError, load_checkpoint
 from model.config import TrunkConfig
+from model.inference import image_to_tensor
 from tests.tiny_model import TINY_CONFIG
 
 TINY_TRUNK = TINY_CONFIG.trunk
@@ -185,3 +186,18 @@ def test_the_stylizer_keeps_odd_image_sizes_and_returns_images(method: str) -> N
     else:
         with pytest.raises(ValueError, match="only AdaIN blends"):
             stylizer.stylize(content, [style, content])
+
+
+def test_the_stylizer_in_bf16_stays_close_to_fp32_and_leaves_the_model_alone() -> None:
+    from PIL import Image
+
+    from model.baselines import BaselineStylizer
+
+    net = tiny_baseline("adain", seed=4)
+    content = Image.effect_noise((40, 32), 60).convert("RGB")
+    style = Image.new("RGB", (24, 24), (30, 120, 200))
+    full = BaselineStylizer(net, dtype=torch.float32).stylize(content, [style])
+    half = BaselineStylizer(net, dtype=torch.bfloat16).stylize(content, [style])
+    assert next(net.decoder.parameters()).dtype == torch.float32  # the stylizer works on its own copy
+    difference = (image_to_tensor(full) - image_to_tensor(half)).abs().mean()
+    assert float(difference) < 0.03
