@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # AdaIN (Huang & Belongie 2017) trained on the corpus's train split: the decoder of a frozen hed-vgg16 encoder
 # cut at relu4_1, content loss against the AdaIN target plus 10 x the mean/std loss over relu1_1..relu4_1.
-# The shipped checkpoints/adain.safetensors is this recipe on this machine's CPU (docs/model-card.md).
+# The shipped checkpoints/adain.safetensors is this recipe on this machine's CPU (docs/baselines.md).
 #
 #   CORPUS_DIR=/path/to/corpus training/recipes/adain.sh [RUN_DIR]      # default RUN_DIR: runs/adain
 #   cp RUN_DIR/model.safetensors checkpoints/adain.safetensors

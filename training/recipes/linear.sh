@@ -3,7 +3,8 @@
 # stages: the decoder of a frozen hed-vgg16 encoder cut at relu3_1 learns to reconstruct (pixel + feature MSE,
 # the first --recon-steps), then, with the decoder frozen, the transformation module learns with the content
 # loss at relu4_1 plus 0.02 x the mean-and-Gram style loss over relu1_1..relu4_1.
-# The shipped checkpoints/linear.safetensors is this recipe on this machine's CPU (docs/model-card.md).
+# The shipped checkpoints/linear.safetensors is this recipe's save at step 3,000 on this machine's CPU, where it
+# was stopped for time (docs/baselines.md); MINUTES bounds a run the same way.
 #
 #   CORPUS_DIR=/path/to/corpus training/recipes/linear.sh [RUN_DIR]     # default RUN_DIR: runs/linear
 #   cp RUN_DIR/model.safetensors checkpoints/linear.safetensors
