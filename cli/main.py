@@ -25,6 +25,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     commands.add_stylize(sub)
     commands.add_interpolate(sub)
     commands.add_train(sub)
+    commands.add_train_baseline(sub)
     commands.add_evaluate(sub)
     commands.add_average(sub)
     commands.add_datasets(sub)

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from model.baselines import BaselineStylizer, load_baseline
 from model.checkpoint import load_checkpoint, tensors_digest
 from model.device import resolve_device
 from model.inference import StyleCode, Stylizer, fit_within, image_to_tensor
@@ -189,7 +190,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     style_seconds = (time.perf_counter() - started) / len(styles)
     baseline_codes = codes if baseline is ours else [baseline.encode_style(s) for s in styles]
 
-    scores = {name: MethodScores() for name in ("ours", "ours_sampled", "deterministic", "gatys")}
+    # The published fast baselines, where their checkpoints are given (vst train-baseline trains them).
+    published = {
+        method: BaselineStylizer(load_baseline(path, method=method, device=device)[0])
+        for method, path in (("adain", args.adain_checkpoint), ("linear", args.linear_checkpoint))
+        if path is not None
+    }
+    scores = {name: MethodScores() for name in ("ours", "ours_sampled", "deterministic", *published, "gatys")}
     # The alpha trade-off: the same pairs at lower alphas, for ours and the baseline (alpha 1 is the main row).
     alphas = sorted(a for a in args.alphas if a < 1.0)
     tradeoff: dict[str, dict[float, MethodScores]] = {
@@ -240,6 +247,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                     tradeoff[name][alpha].add(score(trunk, image_to_tensor(image), content_ref, style_ref), seconds)
 
             row = [content_ref.image[0], style_ref.image[0], out_t[0], *(s[0] for s in sample_ts[:2]), det_t[0]]
+            for method, fast in published.items():
+                started = time.perf_counter()
+                image_t = image_to_tensor(fast.stylize(content, [styles[si]], max_side=args.max_side))
+                scores[method].add(score(trunk, image_t, content_ref, style_ref), time.perf_counter() - started)
+                row.append(image_t[0])
             if ci * len(styles) + si < args.gatys_pairs:
                 started = time.perf_counter()
                 gatys_t = gatys(
@@ -269,6 +281,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "provenance": {k: provenance.get(k) for k in ("loss_network", "steps", "train_seconds", "git_commit")},
         "baseline_checkpoint": str(args.baseline_checkpoint) if args.baseline_checkpoint else None,
         "baseline_provenance": {k: baseline_provenance.get(k) for k in ("steps", "train_seconds", "git_commit")},
+        "published_baselines": {
+            method: str(path)
+            for method, path in (("adain", args.adain_checkpoint), ("linear", args.linear_checkpoint))
+            if path is not None
+        },
         "settings": {
             "contents": len(contents),
             "styles": len(styles),
@@ -478,6 +495,8 @@ METHOD_LABELS = {
     "ours": "ours (variation 0)",
     "ours_sampled": "ours (samples, variation 1)",
     "deterministic": "deterministic AdaIN-like baseline",
+    "adain": "AdaIN (Huang & Belongie)",
+    "linear": "Linear (Li et al.)",
     "gatys": "Gatys optimisation",
 }
 

@@ -355,6 +355,12 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         help="checkpoint whose loss-network layer scales every score uses (default: for hed-vgg16, the scales of "
         "scales pinned in training/evaluate.py, so that runs of different seeds are scored alike)",
     )
+    parser.add_argument(
+        "--adain-checkpoint", type=Path, default=None, help="also score AdaIN, trained by `vst train-baseline`"
+    )
+    parser.add_argument(
+        "--linear-checkpoint", type=Path, default=None, help="also score Linear, trained by `vst train-baseline`"
+    )
     parser.add_argument("--content", type=Path, default=Path("data/eval/content"))
     parser.add_argument("--style", type=Path, default=Path("data/eval/style"))
     parser.add_argument("--contents", type=int, default=4, help="number of content images used")

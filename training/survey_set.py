@@ -6,9 +6,13 @@ For content photos x style paintings it stylizes each pair with every available 
 - ``ours_v1``: our model at variation 1 (one sample of the style code);
 - ``deterministic``: a checkpoint trained without the KL term, at variation 0, when one is given; without one,
   our model at variation 0 stands in, so its images are ``ours_v0``'s and the manifest says so;
-- ``gatys``: Gatys et al.'s optimisation against the same loss network, unless ``--gatys-steps 0``.
+- ``gatys``: Gatys et al.'s optimisation against the same loss network, unless ``--gatys-steps 0``;
+- ``adain``, ``linear``: the published fast baselines (AdaIN, Huang & Belongie 2017; Linear, Li et al. 2019),
+  when their checkpoints (``vst train-baseline``) are given.
 
-A preference item shows one pair with 2-3 of these (rotating which is left out when there are four).
+A preference item shows one pair with 2-3 of ours, the deterministic baseline and Gatys (rotating which is
+left out when there are four). Each published baseline also meets ours at variation 0 head to head: one item
+of the two per pair, in alternating order (the API shuffles the order shown as well).
 The deception items are all the stylizations plus real paintings not used as styles (where the folder has
 enough), so a participant has not already seen a "real" one as a style reference.
 
@@ -19,7 +23,6 @@ The output folder is what the API serves (``VST_SURVEY_DIR``); the manifest is w
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import random
@@ -43,16 +46,29 @@ from app.survey_manifest import (
     PreferenceItem,
     SurveyManifest,
 )
-from model.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+from model.baselines import BaselineStylizer, load_baseline
+from model.checkpoint import DEFAULT_CHECKPOINT, file_sha256, load_checkpoint
 from model.inference import Stylizer, fit_within, image_to_tensor, tensor_to_image
 from training.baselines import gatys
+from training.datasets import list_images
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 JPEG_QUALITY = 92
 MAX_CANDIDATES = 3
 SAMPLED_VARIATION = 1.0
+PUBLISHED = {
+    "adain": MethodInfo(
+        label="AdaIN (Huang & Belongie 2017)",
+        description="Adaptive instance normalisation of VGG relu4_1 features and a trained decoder, "
+        "trained on this project's corpus (vst train-baseline --method adain).",
+    ),
+    "linear": MethodInfo(
+        label="Linear (Li et al. 2019)",
+        description="A learned linear transform of VGG relu3_1 features and a trained decoder, "
+        "trained on this project's corpus (vst train-baseline --method linear).",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -70,25 +86,18 @@ class SurveyOptions:
     gatys_steps: int = 200
     seed: int = 0
     device: str = "cpu"
+    adain_checkpoint: Path | None = None
+    linear_checkpoint: Path | None = None
 
-
-def list_images(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder not found: {folder}")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    def published_checkpoints(self) -> dict[str, Path]:
+        """The published baselines given, by method id."""
+        given = {"adain": self.adain_checkpoint, "linear": self.linear_checkpoint}
+        return {method: path for method, path in given.items() if path is not None}
 
 
 def open_rgb(path: Path, max_side: int) -> Image.Image:
     with Image.open(path) as image:
         return fit_within(image.convert("RGB"), max_side)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ImageWriter:
@@ -118,6 +127,11 @@ def candidate_methods(available: list[str], pair_index: int) -> list[str]:
     return [m for m in available if m != left_out][:MAX_CANDIDATES]
 
 
+def head_to_head(method: str, pair_index: int) -> list[str]:
+    """Ours at variation 0 against one published baseline, ours first on even pairs and second on odd ones."""
+    return ["ours_v0", method] if pair_index % 2 == 0 else [method, "ours_v0"]
+
+
 def _method_infos(options: SurveyOptions, has_baseline: bool, has_gatys: bool) -> dict[str, MethodInfo]:
     methods = {
         "ours_v0": MethodInfo(
@@ -140,7 +154,7 @@ def _method_infos(options: SurveyOptions, has_baseline: bool, has_gatys: bool) -
             label="Gatys et al. (optimisation)",
             description=f"{options.gatys_steps} Adam steps on the pixels against the model's own VGG losses.",
         )
-    return methods
+    return methods | {method: PUBLISHED[method] for method in options.published_checkpoints()}
 
 
 def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logger.info) -> SurveyManifest:
@@ -163,6 +177,10 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
     if options.baseline_checkpoint is not None:
         baseline_model, _ = load_checkpoint(options.baseline_checkpoint, device=device)
         baseline = Stylizer(baseline_model, device=device)
+    published = {
+        method: BaselineStylizer(load_baseline(path, method=method, device=device)[0])
+        for method, path in options.published_checkpoints().items()
+    }
     trunk = model.style_encoder.trunk
     norms = provenance.get("loss_norms", {}) or {}
     has_gatys = options.gatys_steps > 0
@@ -177,6 +195,7 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
 
     available = ["ours_v0", "ours_v1"] + (["deterministic"] if baseline else []) + (["gatys"] if has_gatys else [])
     preference: list[PreferenceItem] = []
+    matches: list[tuple[int, int, list[Candidate]]] = []  # (content, style, candidates) of the head-to-head items
     stylizations: list[tuple[str, str, str]] = []  # (image id, method, group)
     for index, (ci, si) in enumerate(pairs):
         log(f"pair {index + 1}/{len(pairs)}: {content_paths[ci].name} x {style_paths[si].name}")
@@ -194,6 +213,8 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
                 made["deterministic"] = baseline.stylize(contents[ci], [baseline_codes[si]], max_side=options.max_side)[
                     0
                 ]
+            for method, fast in published.items():
+                made[method] = fast.stylize(contents[ci], [styles[si]], max_side=options.max_side)
         if has_gatys:
             optimised = gatys(
                 trunk,
@@ -216,6 +237,12 @@ def prepare_survey_set(options: SurveyOptions, log: Callable[[str], None] = logg
                 candidates=[Candidate(image=ids[m], method=m) for m in chosen],
             )
         )
+        for method in published:
+            matches.append((ci, si, [Candidate(image=ids[m], method=m) for m in head_to_head(method, index)]))
+    preference += [
+        PreferenceItem(id=f"p{len(pairs) + k}", content=content_ids[ci], style=style_ids[si], candidates=candidates)
+        for k, (ci, si, candidates) in enumerate(matches)
+    ]
 
     # Real paintings the participant has not seen as a style reference, where the folder has enough.
     unused = all_styles[len(style_paths) :]

@@ -72,7 +72,7 @@ def git_commit() -> str:
 
 def save_train_state(
     path: Path,
-    model: VariationalStyleTransfer,
+    model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     step: int,
     meta: dict[str, Any],
