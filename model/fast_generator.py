@@ -177,17 +177,38 @@ class FastGenerator:
             x = normalize(self._conv(x, packed), relu=True)
         return x
 
+    def noise_offsets(self, maps: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Noise maps already multiplied by their layers' strengths, in ``dtype`` and channels-last: per layer
+        (1, 1, H_l, W_l) -> (1, C_l, H_l, W_l). For maps that many calls share (the texture), so that each call
+        adds them in one pass instead of scaling them again."""
+        if self.noise_strength is None:
+            raise ValueError("this decoder has no noise input (its config has decoder_noise off)")
+        return [
+            (strength.float()[None, :, None, None] * layer.float().to(self.device))
+            .to(self.dtype)
+            .contiguous(memory_format=CHANNELS_LAST)
+            for strength, layer in zip(self.noise_strength, maps, strict=True)
+        ]
+
     def decode(
         self,
         features: torch.Tensor,
         film: Sequence[FilmParameters],
         noise: list[torch.Tensor] | None = None,
+        offsets: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """The decoder. features: (B, C3, h, w) from :meth:`encode`; film: per AdaIN layer (scale, shift),
         each (B, C_l), from :meth:`Decoder.film_parameters`, or (B = 1) the RegionFilm of
         :meth:`Decoder.region_film_parameters`; noise: None or per layer (B, 1, H_l, W_l) from
-        :meth:`Decoder.noise_maps` -> (B, 3, 4h, 4w) in (0, 1), in ``dtype``."""
-        add_noise = noise_injector(self.noise_strength, noise)
+        :meth:`Decoder.noise_maps`; offsets: None or per layer (1, C_l, H_l, W_l) from :meth:`noise_offsets`,
+        added as they are -> (B, 3, 4h, 4w) in (0, 1), in ``dtype``."""
+        inject = noise_injector(self.noise_strength, noise)
+        fixed = iter(offsets) if offsets is not None else None
+
+        def add_noise(y: torch.Tensor) -> torch.Tensor:
+            y = inject(y)
+            return y if fixed is None else y + next(fixed)
+
         params = iter(film)
         x = features
         for conv_a, conv_b in self.residual:

@@ -116,18 +116,13 @@ ProgressCallback = Callable[[float], None]
 # The level and seed of the texture noise every output gets (Stylizer.texture_maps).
 DEFAULT_TEXTURE = 1.0
 TEXTURE_SEED = 0
+# Output sizes whose texture offsets a Stylizer keeps (about 40 MB each at 512 px in bf16).
+TEXTURE_CACHE_SIZES = 4
 # The sampling temperature of variation 1, calibrated so that it gives visibly different samples: at variation 1
 # four samples of a held-out pair differ by about 20/255 on average, with their Gram loss within 5% and their
 # colour distance within 10% of variation 0's (bench/quality.py). At a temperature of 1 they differed by 13/255,
 # mostly in mottled shading.
 VARIATION_SCALE = 2.2
-
-
-def add_maps(first: list[torch.Tensor] | None, second: list[torch.Tensor] | None) -> list[torch.Tensor] | None:
-    """Per-layer sum of two lists of noise maps, either of which may be None (no maps)."""
-    if first is None or second is None:
-        return first if second is None else second
-    return [a + b for a, b in zip(first, second, strict=True)]
 
 
 def mask_tensor(mask: Image.Image, width: int, height: int, feather: float = 0.0) -> torch.Tensor:
@@ -170,6 +165,7 @@ class Stylizer:
         if texture < 0:
             raise ValueError("texture must be >= 0")
         self.texture = texture
+        self._texture_cache: dict[tuple[int, int], list[torch.Tensor]] = {}
         self.generator = FastGenerator(model.content_encoder, model.decoder, self.dtype, self.device)
         self.style_trunk = copy.deepcopy(model.style_encoder.trunk).to(self.dtype)
         self.style_trunk.to(memory_format=torch.channels_last)
@@ -190,6 +186,19 @@ class Stylizer:
             return None
         scale = torch.full((1,), self.texture, device=self.device)  # (1,)
         return decoder.noise_maps(scale, height, width, torch.Generator().manual_seed(TEXTURE_SEED))
+
+    def texture_offsets(self, height: int, width: int) -> list[torch.Tensor] | None:
+        """:meth:`texture_maps` times the decoder's strengths, ready to add; kept for the last few sizes, since
+        they depend only on the size and scaling them on every call cost more than the maps' draw."""
+        key = (height, width)
+        if key not in self._texture_cache:
+            maps = self.texture_maps(height, width)
+            if maps is None:
+                return None
+            if len(self._texture_cache) >= TEXTURE_CACHE_SIZES:
+                self._texture_cache.pop(next(iter(self._texture_cache)))
+            self._texture_cache[key] = self.generator.noise_offsets(maps)
+        return self._texture_cache[key]
 
     @torch.inference_mode()
     def encode_style(self, image: Image.Image) -> StyleCode:
@@ -303,7 +312,7 @@ class Stylizer:
             film = decoder.film_parameters(target.to(self.device))  # fp32 (scale, shift) per layer
         with_noise = decoder.noise_strength is not None and variation > 0
         scales = torch.full((1,), temperature, device=self.device)  # (1,) the noise maps' temperature
-        texture = self.texture_maps(feature_h, feature_w)
+        texture = self.texture_offsets(feature_h, feature_w)
         outputs: list[Image.Image] = []
         for index in range(samples):
             # One sample at a time keeps peak memory flat for large images and gives real progress.
@@ -315,7 +324,7 @@ class Stylizer:
                 single = decoder.region_film_parameters(region_codes, region_masks, feature_h, feature_w)
             # Drawn after the codes from the same seeded generator: one seed, one set of images.
             noise = decoder.noise_maps(scales, feature_h, feature_w, generator) if with_noise else None
-            decoded = self.generator.decode(features, single, add_maps(texture, noise))
+            decoded = self.generator.decode(features, single, noise, offsets=texture)
             image = decoded[:, :, :height, :width].float()  # (1, 3, H, W)
             if preserve_color:
                 image = VF.transfer_luminance(image, pixels)
