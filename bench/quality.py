@@ -543,7 +543,8 @@ def main() -> int:
         sweep = results["interpolation"][name]
         print(f"sweep {name}: largest step / mean step {sweep['max_over_mean']['mean']:.2f}")
     written = benchlib.relative(args.out / f"{args.name}.json")
-    print(f"wrote {written}, {args.name}.csv, {args.name}.png, {benchlib.relative(args.sheet)}")
+    sheet = f", {benchlib.relative(args.sheet)}" if sheet_rows else ""
+    print(f"wrote {written}, {args.name}.csv, {args.name}.png{sheet}")
     return 0
 
 
