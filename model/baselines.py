@@ -22,7 +22,7 @@ from PIL import Image
 from torch import nn
 
 from model import feature_transforms as FT
-from model.checkpoint import CheckpointError, atomic_save, tensors_digest
+from model.checkpoint import CheckpointError, atomic_save, load_matching, tensors_digest
 from model.config import VGG_PLANS, VGG_TAPS, TrunkConfig
 from model.device import default_dtype
 from model.inference import fit_within, image_to_tensor, pad_to_multiple, tensor_to_image
@@ -328,15 +328,5 @@ def load_baseline(
         model = build_baseline(config)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} has an invalid config: {exc}") from exc
-    expected = model.state_dict()
-    unexpected, missing = sorted(set(tensors) - set(expected)), sorted(set(expected) - set(tensors))
-    if unexpected or missing:
-        raise CheckpointError(f"{path} does not match its config: unexpected={unexpected[:5]} missing={missing[:5]}")
-    for name, tensor in tensors.items():
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise CheckpointError(
-                f"{path}: tensor {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
-            )
-    model.load_state_dict({name: t.float() for name, t in tensors.items()})
-    model.eval().to(device)
+    load_matching(model, tensors, path, device)
     return model, json.loads(metadata.get("provenance", "{}"))

@@ -123,6 +123,15 @@ def load_checkpoint(
         model = VariationalStyleTransfer(config)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} has an invalid config: {exc}") from exc
+    load_matching(model, tensors, path, device)
+    return model, json.loads(metadata.get("provenance", "{}"))
+
+
+def load_matching(
+    model: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path | str, device: str | torch.device
+) -> None:
+    """Load ``tensors`` (as fp32) into ``model`` rebuilt from the file's config, in eval mode on ``device``;
+    a missing, unexpected or differently shaped tensor is refused with a CheckpointError naming it."""
     expected = model.state_dict()
     unexpected = sorted(set(tensors) - set(expected))
     missing = sorted(set(expected) - set(tensors))
@@ -135,4 +144,3 @@ def load_checkpoint(
             )
     model.load_state_dict({name: t.float() for name, t in tensors.items()})
     model.eval().to(device)
-    return model, json.loads(metadata.get("provenance", "{}"))
