@@ -21,12 +21,12 @@ common=(--method adain --device "$device" --resume --content "$corpus/train/phot
 mkdir -p "$run"
 export OMP_NUM_THREADS=${THREADS:-1}
 if [ "$device" = cuda ]; then
-  "$VST" train-baseline "${common[@]}" --batch 8 --lr 1e-4 --lr-final 1e-5 --short-side 512 --content-sizes 256,256 \
-    --style-sizes 256,256 --steps "${STEPS:-20000}" --num-workers 4 --save-every 1000 --sample-every 1000
+  "$VST" train-baseline "${common[@]}" --batch 8 --lr 1e-4 --lr-final 1e-5 --short-side 512 --content-sizes "256,256" \
+    --style-sizes "256,256" --steps "${STEPS:-20000}" --num-workers 4 --save-every 1000 --sample-every 1000
 else
   # Two legs, as the shipped file was trained: 1,000 steps at a constant 5e-4, then (resumed) a linear decay
   # to 5e-5 at step 2,100; the decay is scheduled from step 0, so the second leg starts at about 2.8e-4.
-  cpu=(--batch 4 --lr 5e-4 --short-side 192 --content-sizes 128,160 --style-sizes 128,160 --num-workers 0
+  cpu=(--batch 4 --lr 5e-4 --short-side 192 --content-sizes "128,160" --style-sizes "128,160" --num-workers 0
     --save-every 100 --sample-every 250)
   "$VST" train-baseline "${common[@]}" "${cpu[@]}" --steps 1000
   "$VST" train-baseline "${common[@]}" "${cpu[@]}" --steps "${STEPS:-2100}" --lr-final 5e-5

@@ -20,12 +20,12 @@ run=${1:-runs/linear}
 VST=${VST:-.venv/bin/vst}
 device=${DEVICE:-cpu}
 if [ "$device" = cuda ]; then
-  settings=(--batch 8 --lr 1e-4 --lr-final 1e-5 --short-side 512 --content-sizes 256,256 --style-sizes 256,256
+  settings=(--batch 8 --lr 1e-4 --lr-final 1e-5 --short-side 512 --content-sizes "256,256" --style-sizes "256,256"
     --steps "${STEPS:-20000}" --recon-steps "${RECON_STEPS:-5000}" --num-workers 4 --save-every 1000
     --sample-every 1000)
 else
   # 5e-4 through the reconstruction, then decaying linearly to 5e-5 over the transformation's steps.
-  settings=(--batch 4 --lr 5e-4 --lr-final 5e-5 --short-side 192 --content-sizes 128,160 --style-sizes 128,160
+  settings=(--batch 4 --lr 5e-4 --lr-final 5e-5 --short-side 192 --content-sizes "128,160" --style-sizes "128,160"
     --steps "${STEPS:-3300}" --recon-steps "${RECON_STEPS:-1600}" --num-workers 0 --save-every 100
     --sample-every 250)
 fi
