@@ -22,7 +22,14 @@ from PIL import Image
 from torch import nn
 
 from model import feature_transforms as FT
-from model.checkpoint import CheckpointError, atomic_save, load_matching, tensors_digest
+from model.checkpoint import (
+    CheckpointError,
+    atomic_save,
+    load_matching,
+    read_safetensors,
+    tensors_digest,
+    verify_digest,
+)
 from model.config import VGG_PLANS, VGG_TAPS, TrunkConfig
 from model.device import default_dtype
 from model.inference import fit_within, image_to_tensor, pad_to_multiple, tensor_to_image
@@ -296,17 +303,8 @@ def load_baseline(
 
     ``method``: the one expected; a file of another method (or the main model's checkpoint) is refused.
     """
-    from safetensors import SafetensorError, safe_open
-
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"baseline checkpoint not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {exc}") from exc
+    tensors, metadata = read_safetensors(path)
     found = metadata.get("method")
     if metadata.get("format") != FORMAT_NAME:
         raise CheckpointError(
@@ -319,8 +317,7 @@ def load_baseline(
         )
     if method is not None and found != method:
         raise CheckpointError(f"{path} holds a {found!r} model, but a {method!r} checkpoint was expected")
-    if metadata.get("tensor_sha256") != tensors_digest(tensors):
-        raise CheckpointError(f"{path} was modified after it was written (tensor hash mismatch)")
+    verify_digest(path, tensors, metadata)
     try:
         config = BaselineConfig.from_dict(json.loads(metadata["config"]))
         if config.method != found:

@@ -86,8 +86,8 @@ def save_checkpoint(
     atomic_save(tensors, path, metadata)
 
 
-def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Read tensors and metadata, verifying the format, version and tensor hash. Never unpickles."""
+def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of a safetensors file, with no check of what it holds. Never unpickles."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -97,14 +97,25 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {exc}") from exc
+    return tensors, metadata
+
+
+def verify_digest(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """Refuse a file whose tensors no longer match the hash written beside them."""
+    if metadata.get("tensor_sha256") != tensors_digest(tensors):
+        raise CheckpointError(f"{path} was modified after it was written (tensor hash mismatch)")
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read tensors and metadata, verifying the format, version and tensor hash. Never unpickles."""
+    tensors, metadata = read_safetensors(path)
     if metadata.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is not a {FORMAT_NAME} file (format={metadata.get('format')!r})")
     if metadata.get("format_version") != str(FORMAT_VERSION):
         raise CheckpointError(
             f"{path} has format version {metadata.get('format_version')!r}; this build reads {FORMAT_VERSION}"
         )
-    if metadata.get("tensor_sha256") != tensors_digest(tensors):
-        raise CheckpointError(f"{path} was modified after it was written (tensor hash mismatch)")
+    verify_digest(path, tensors, metadata)
     return tensors, metadata
 
 
