@@ -65,11 +65,7 @@ class BaselineConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BaselineConfig:
         data = dict(data)
-        trunk_fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("trunk").items()}
-        trunk = TrunkConfig(**trunk_fields)
-        if trunk.arch not in VGG_PLANS:
-            raise ValueError(f"unknown trunk architecture {trunk.arch!r}")
-        return cls(trunk=trunk, **data)
+        return cls(trunk=TrunkConfig.from_dict(data.pop("trunk")), **data)
 
 
 def cut_trunk(trunk: VGGTrunk, depth: int) -> VGGTrunk:

@@ -39,6 +39,15 @@ class TrunkConfig:
     input_std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     layer_scales: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrunkConfig:
+        """A trunk config from its JSON form (lists become tuples); an unknown architecture is refused."""
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        trunk = cls(**fields)
+        if trunk.arch not in VGG_PLANS:
+            raise ValueError(f"unknown trunk architecture {trunk.arch!r}")
+        return trunk
+
     def channels(self) -> list[int]:
         plan = [c for c in VGG_PLANS[self.arch] if c != "M"]
         return [int(plan[i]) for i in VGG_TAPS[self.arch]]
@@ -67,10 +76,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         data = dict(data)
-        trunk_fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("trunk").items()}
-        trunk = TrunkConfig(**trunk_fields)
-        if trunk.arch not in VGG_PLANS:
-            raise ValueError(f"unknown trunk architecture {trunk.arch!r}")
+        trunk = TrunkConfig.from_dict(data.pop("trunk"))
         fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         config = cls(trunk=trunk, **fields)
         if config.upsample not in UPSAMPLE_MODES:
