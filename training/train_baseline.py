@@ -35,7 +35,7 @@ from model.device import resolve_device
 from model.networks import VGGTrunk
 from training import distributed as dist_utils
 from training.loss_networks import calibrate_layer_scales, load_loss_network
-from training.options import DATA_MODES, LOSS_NETWORKS, TrainOptions, _size_range, _workers
+from training.options import RunOptions, TrainOptions, _size_range, add_run_arguments
 from training.pipeline import BatchStream, build_stream, sample_crops
 from training.sample_grid import make_grid
 from training.train import (
@@ -58,7 +58,7 @@ DEFAULT_DEPTHS = {"adain": 4, "linear": 3}
 
 
 @dataclass
-class BaselineTrainOptions:
+class BaselineTrainOptions(RunOptions):
     method: str = "adain"
     content: str = ""
     style: str = ""
@@ -75,20 +75,6 @@ class BaselineTrainOptions:
     content_sizes: tuple[int, int] = (128, 160)
     style_sizes: tuple[int, int] = (128, 160)
     short_side: int = 192
-    limit: int | None = None
-    loss_network: str = "hed-vgg16"
-    loss_weights_path: str | None = None
-    allow_random_loss_network: bool = False
-    device: str = "auto"
-    precision: str = "auto"
-    seed: int = 0
-    resume: bool = False
-    log_every: int = 10
-    sample_every: int = 200
-    save_every: int = 100
-    max_minutes: float | None = None
-    data_mode: str = "auto"
-    num_workers: int | None = None
 
     def resolved_depth(self) -> int:
         return self.depth if self.depth is not None else DEFAULT_DEPTHS[self.method]
@@ -98,6 +84,7 @@ class BaselineTrainOptions:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_run_arguments(parser)
     d = BaselineTrainOptions()
     parser.add_argument("--method", choices=METHODS, required=True)
     parser.add_argument("--content", required=True, help="folder of content photos (searched recursively)")
@@ -128,20 +115,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--content-sizes", type=_size_range, default="128,160", help="content crop sides LOW,HIGH")
     parser.add_argument("--style-sizes", type=_size_range, default="128,160", help="style crop sides LOW,HIGH")
     parser.add_argument("--short-side", type=int, default=d.short_side, help="images are pre-resized to this")
-    parser.add_argument("--limit", type=int, default=None, help="use at most this many images per side")
-    parser.add_argument("--loss-network", choices=LOSS_NETWORKS, default=d.loss_network)
-    parser.add_argument("--loss-weights", dest="loss_weights_path", default=None, help="the loss network's weights")
-    parser.add_argument("--allow-random-loss-network", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device)
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=d.precision)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/train_state.safetensors")
-    parser.add_argument("--log-every", type=int, default=d.log_every)
-    parser.add_argument("--sample-every", type=int, default=d.sample_every, help="0: no sample grids")
-    parser.add_argument("--save-every", type=int, default=d.save_every)
-    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and save) after this long")
-    parser.add_argument("--data-mode", choices=DATA_MODES, default=d.data_mode)
-    parser.add_argument("--num-workers", type=_workers, default="auto")
 
 
 def options_from_args(args: argparse.Namespace) -> BaselineTrainOptions:
