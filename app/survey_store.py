@@ -24,7 +24,8 @@ from redis import Redis
 
 from app.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from app.protocol import KEY_PREFIX
-from app.survey_manifest import (
+from app.survey_stats import Rate, rate
+from formats.survey_manifest import (
     IMAGE_ID_PATTERN,
     ITEM_ID_PATTERN,
     MANIFEST_NAME,
@@ -35,7 +36,6 @@ from app.survey_manifest import (
     SurveyManifest,
     image_path,
 )
-from app.survey_stats import Rate, rate
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
-PACKAGES = ("app", "model", "training", "worker", "cli")
+PACKAGES = ("app", "model", "training", "worker", "cli", "formats")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -53,3 +53,24 @@ def test_the_model_importing_training_breaks_the_build(tmp_path: Path) -> None:
     done = _lint(root)
     assert done.returncode != 0
     assert "model.config -> training.options" in done.stdout
+
+
+def test_training_importing_the_api_breaks_the_build(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    with open(root / "training" / "survey_set.py", "a") as handle:
+        handle.write("\nfrom app import survey_store  # noqa: E402,F401\n")
+    done = _lint(root)
+    assert done.returncode != 0
+    assert "Training does not import the API" in done.stdout
+    assert "training.survey_set -> app.survey_store" in done.stdout
+
+
+def test_a_file_format_importing_torch_or_the_api_breaks_the_build(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    with open(root / "formats" / "survey_manifest.py", "a") as handle:
+        handle.write("\nimport torch  # noqa: E402,F401\n\nfrom app import settings  # noqa: E402,F401\n")
+    done = _lint(root)
+    assert done.returncode != 0
+    assert "The file formats import none of the other packages" in done.stdout
+    assert "formats.survey_manifest -> torch" in done.stdout
+    assert "formats.survey_manifest -> app.settings" in done.stdout

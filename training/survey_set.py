@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from app.survey_manifest import (
+from formats.survey_manifest import (
     IMAGE_FILE,
     IMAGES_FOLDER,
     MANIFEST_NAME,

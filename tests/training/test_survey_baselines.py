@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from redis import Redis
 
-from app.survey_manifest import REAL_PAINTING
 from app.survey_store import PreferenceVote, SurveyStore, load_survey_set
+from formats.survey_manifest import REAL_PAINTING
 from model.baselines import BaselineConfig, build_baseline, save_baseline
 from tests.conftest import DATA
 from tests.tiny_model import TINY_CONFIG

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.survey_manifest import IMAGES_FOLDER, MANIFEST_NAME, REAL_PAINTING, SurveyManifest
 from app.survey_store import load_survey_set
 from cli.main import main as vst
+from formats.survey_manifest import IMAGES_FOLDER, MANIFEST_NAME, REAL_PAINTING, SurveyManifest
 from tests.conftest import DATA
 from training.survey_set import SurveyOptions, candidate_methods, prepare_survey_set
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from app.survey_manifest import MANIFEST_NAME
+from formats.survey_manifest import MANIFEST_NAME
 
 
 def _manifest(survey_dir: Path) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.survey_manifest import IMAGES_FOLDER, MANIFEST_NAME, SurveyManifest, image_path
 from app.survey_store import load_survey_set
+from formats.survey_manifest import IMAGES_FOLDER, MANIFEST_NAME, SurveyManifest, image_path
 
 A, B, C, D, E = (f"{k:016x}" for k in range(1, 6))
 
