@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from model.baselines import BaselineConfig, build_baseline, save_baseline
 from model.checkpoint import save_checkpoint
 from model.config import ModelConfig, TrunkConfig
 from model.networks import VariationalStyleTransfer
@@ -42,3 +43,14 @@ def with_decoder_noise(config: ModelConfig, strength: float, seed: int = 0) -> V
         for parameter in model.decoder.noise_strength:
             parameter.fill_(strength)
     return model
+
+
+def write_tiny_baselines(folder: Path) -> dict[str, Path]:
+    """Tiny random AdaIN and Linear checkpoints on the tiny trunk, by method name."""
+    paths = {}
+    for method, depth in (("adain", 4), ("linear", 3)):
+        torch.manual_seed(0)
+        config = BaselineConfig(method=method, depth=depth, matrix_size=4, trunk=TINY_CONFIG.trunk)
+        paths[method] = folder / f"{method}.safetensors"
+        save_baseline(build_baseline(config), paths[method])
+    return paths

@@ -1,4 +1,5 @@
-// The survey results: per-method rates with 95% Wilson intervals (computed by the server).
+// The survey results: per-method rates with 95% Wilson intervals, and the head-to-head pairs (computed by the
+// server).
 import { getJson, percent, revealSurveyLinks, showError } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -58,6 +59,48 @@ function methodRow(label, description, preference, deception) {
   return row;
 }
 
+function deceptionCell(rate) {
+  if (!rate || rate.rate == null) return emptyCell(rate ? "no judgments yet" : "—");
+  const cell = countCell(rate);
+  cell.textContent = `${percent(rate.rate, 1)} (${rate.hits} / ${rate.trials})`;
+  return cell;
+}
+
+// One row per pair of methods that items show alone (ours against each baseline), both orders pooled.
+function showPairs(results) {
+  const byId = new Map(results.methods.map((method) => [method.id, method]));
+  const label = (id) => byId.get(id)?.label ?? id;
+  const body = document.querySelector("#pairs-table tbody");
+  body.textContent = "";
+  const pairs = results.head_to_head ?? [];
+  const empty = $("pairs-empty");
+  const votes = pairs.reduce((sum, pair) => sum + pair.first_preferred.trials, 0);
+  if (!pairs.length) {
+    empty.textContent = "This survey set has no items that show two methods alone, so there is no head-to-head "
+      + "comparison; the table above counts every vote.";
+  } else if (votes === 0) {
+    empty.textContent = "No votes on the head-to-head items yet.";
+  }
+  empty.classList.toggle("hidden", pairs.length > 0 && votes > 0);
+  $("pairs-wrap").classList.toggle("hidden", !pairs.length);
+  for (const pair of pairs) {
+    const row = document.createElement("tr");
+    row.dataset.pair = `${pair.first}:${pair.second}`;
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = `${label(pair.first)} vs ${label(pair.second)}`;
+    row.append(
+      name,
+      rateCell(pair.first_preferred),
+      countCell(pair.first_preferred),
+      deceptionCell(byId.get(pair.first)?.deception),
+      deceptionCell(byId.get(pair.second)?.deception),
+    );
+    body.append(row);
+  }
+  $("pairs").classList.remove("hidden");
+}
+
 async function main() {
   try {
     const status = await revealSurveyLinks();
@@ -87,6 +130,7 @@ async function main() {
       + (baseline.checkpoint ? ` (${baseline.checkpoint}).` : ".");
     $("set-note").textContent = `Survey set ${results.set_id}, prepared ${results.created_at} with ${results.checkpoint}.`;
     $("report").classList.remove("hidden");
+    showPairs(results);
   } catch (error) {
     showError($("message"), error);
   }

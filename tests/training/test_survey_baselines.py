@@ -5,25 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import torch
 from redis import Redis
 
 from app.survey_store import PreferenceVote, SurveyStore, load_survey_set
 from formats.survey_manifest import REAL_PAINTING
-from model.baselines import BaselineConfig, build_baseline, save_baseline
 from tests.conftest import DATA
-from tests.tiny_model import TINY_CONFIG
+from tests.tiny_model import write_tiny_baselines
 from training.survey_set import SurveyOptions, head_to_head, prepare_survey_set
-
-
-def _published(folder: Path) -> dict[str, Path]:
-    paths = {}
-    for method, depth in (("adain", 4), ("linear", 3)):
-        torch.manual_seed(0)
-        config = BaselineConfig(method=method, depth=depth, matrix_size=4, trunk=TINY_CONFIG.trunk)
-        paths[method] = folder / f"{method}.safetensors"
-        save_baseline(build_baseline(config), paths[method])
-    return paths
 
 
 def _prepare(out: Path, checkpoint: Path, published: dict[str, Path]) -> SurveyOptions:
@@ -50,7 +38,7 @@ def test_head_to_head_alternates_which_side_ours_is_on() -> None:
 def test_the_survey_set_pits_each_published_baseline_against_ours_in_both_orders(
     tmp_path: Path, tiny_checkpoint: Path
 ) -> None:
-    options = _prepare(tmp_path / "survey", tiny_checkpoint, _published(tmp_path))
+    options = _prepare(tmp_path / "survey", tiny_checkpoint, write_tiny_baselines(tmp_path))
     manifest = prepare_survey_set(options, log=lambda _: None)
     assert load_survey_set(tmp_path / "survey").manifest == manifest
     assert set(manifest.methods) == {"ours_v0", "ours_v1", "adain", "linear"}
@@ -75,7 +63,8 @@ def test_the_survey_set_pits_each_published_baseline_against_ours_in_both_orders
 def test_results_break_head_to_head_votes_down_by_pair_of_methods(
     tmp_path: Path, tiny_checkpoint: Path, redis_url: str
 ) -> None:
-    prepare_survey_set(_prepare(tmp_path / "survey", tiny_checkpoint, _published(tmp_path)), log=lambda _: None)
+    options = _prepare(tmp_path / "survey", tiny_checkpoint, write_tiny_baselines(tmp_path))
+    prepare_survey_set(options, log=lambda _: None)
     redis = Redis.from_url(redis_url)
     store = SurveyStore(redis, tmp_path / "survey")
     manifest = store.require().manifest
