@@ -9,7 +9,6 @@ Writes ``eval.json``, ``eval.md`` (the table) and ``contact_sheet.png`` into ``-
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
@@ -30,6 +29,7 @@ from model.networks import VariationalStyleTransfer, VGGTrunk
 from training import metrics
 from training.baselines import gatys
 from training.datasets import list_images
+from training.options import EvaluateOptions
 from training.sample_grid import make_grid
 
 
@@ -162,29 +162,29 @@ def timed_stylize(stylizer: Stylizer, content: Image.Image, code: StyleCode, **o
     return images, time.perf_counter() - started
 
 
-def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    torch.manual_seed(args.seed)
+def evaluate(options: EvaluateOptions) -> dict[str, Any]:
+    torch.manual_seed(options.seed)
     # The default stays the CPU, where every table in docs/training.md was scored. On an H100 the 180-pair
     # evaluation took 40 s (10 minutes here then; 5.7 now), so a lent machine can score its own runs. The levels
     # move by up to 0.7% (the CPU's generator runs in bf16, CUDA's in fp32); paired differences agree.
-    device = resolve_device(args.device)
+    device = resolve_device(options.device)
     if device.type == "cuda":
         # cuDNN's convolutions default to TF32 (10-bit mantissas); full fp32 keeps the scores comparable.
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    model, provenance = load_checkpoint(args.checkpoint, device)
+    model, provenance = load_checkpoint(options.checkpoint, device)
     baseline_model: VariationalStyleTransfer = model
     baseline_provenance: dict[str, Any] = {}
-    if args.baseline_checkpoint is not None:
-        baseline_model, baseline_provenance = load_checkpoint(args.baseline_checkpoint, device)
-    trunk, scales_from = scoring_trunk(model, args.score_scales_from)
+    if options.baseline_checkpoint is not None:
+        baseline_model, baseline_provenance = load_checkpoint(options.baseline_checkpoint, device)
+    trunk, scales_from = scoring_trunk(model, options.score_scales_from)
     ours, baseline = Stylizer(model, device=device), Stylizer(baseline_model, device=device)
     norms = provenance.get("loss_norms", {})
 
-    content_paths = list_images(args.content)[: args.contents]
-    style_paths = list_images(args.style)[: args.styles]
-    contents = [load_image(p, args.max_side) for p in content_paths]
-    styles = [load_image(p, args.max_side) for p in style_paths]
+    content_paths = list_images(options.content)[: options.contents]
+    style_paths = list_images(options.style)[: options.styles]
+    contents = [load_image(p, options.max_side) for p in content_paths]
+    styles = [load_image(p, options.max_side) for p in style_paths]
     started = time.perf_counter()
     codes = [ours.encode_style(s) for s in styles]
     style_seconds = (time.perf_counter() - started) / len(styles)
@@ -193,12 +193,12 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     # The published fast baselines, where their checkpoints are given (vst train-baseline trains them).
     published = {
         method: BaselineStylizer(load_baseline(path, method=method, device=device)[0])
-        for method, path in (("adain", args.adain_checkpoint), ("linear", args.linear_checkpoint))
+        for method, path in (("adain", options.adain_checkpoint), ("linear", options.linear_checkpoint))
         if path is not None
     }
     scores = {name: MethodScores() for name in ("ours", "ours_sampled", "deterministic", *published, "gatys")}
     # The alpha trade-off: the same pairs at lower alphas, for ours and the baseline (alpha 1 is the main row).
-    alphas = sorted(a for a in args.alphas if a < 1.0)
+    alphas = sorted(a for a in options.alphas if a < 1.0)
     tradeoff: dict[str, dict[float, MethodScores]] = {
         "ours": {a: MethodScores() for a in alphas},
         "deterministic": {a: MethodScores() for a in alphas},
@@ -209,8 +209,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     for ci, content in enumerate(contents):
         content_ref = Reference.of(trunk, content)
         for si, style_ref in enumerate(style_refs):
-            pair_seed = args.seed + 1000 * ci + si
-            (out,), seconds = timed_stylize(ours, content, codes[si], max_side=args.max_side)
+            pair_seed = options.seed + 1000 * ci + si
+            (out,), seconds = timed_stylize(ours, content, codes[si], max_side=options.max_side)
             out_t = image_to_tensor(out)
             scores["ours"].add(score(trunk, out_t, content_ref, style_ref), seconds)
 
@@ -218,10 +218,10 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                 ours,
                 content,
                 codes[si],
-                variation=args.variation,
-                samples=args.samples,
+                variation=options.variation,
+                samples=options.samples,
                 seed=pair_seed,
-                max_side=args.max_side,
+                max_side=options.max_side,
             )
             sample_ts = [image_to_tensor(s) for s in samples]
             relu3_1: list[torch.Tensor] = []
@@ -232,7 +232,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             diversity_pixels.append(metrics.pairwise_diversity(sample_ts))
             diversity_features.append(metrics.pairwise_feature_distance(relu3_1))
 
-            (det,), seconds = timed_stylize(baseline, content, baseline_codes[si], max_side=args.max_side)
+            (det,), seconds = timed_stylize(baseline, content, baseline_codes[si], max_side=options.max_side)
             det_t = image_to_tensor(det)
             scores["deterministic"].add(score(trunk, det_t, content_ref, style_ref), seconds)
 
@@ -242,57 +242,57 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
                     ("deterministic", baseline, baseline_codes),
                 ):
                     (image,), seconds = timed_stylize(
-                        stylizer, content, method_codes[si], alpha=alpha, max_side=args.max_side
+                        stylizer, content, method_codes[si], alpha=alpha, max_side=options.max_side
                     )
                     tradeoff[name][alpha].add(score(trunk, image_to_tensor(image), content_ref, style_ref), seconds)
 
             row = [content_ref.image[0], style_ref.image[0], out_t[0], *(s[0] for s in sample_ts[:2]), det_t[0]]
             for method, fast in published.items():
                 started = time.perf_counter()
-                image_t = image_to_tensor(fast.stylize(content, [styles[si]], max_side=args.max_side))
+                image_t = image_to_tensor(fast.stylize(content, [styles[si]], max_side=options.max_side))
                 scores[method].add(score(trunk, image_t, content_ref, style_ref), time.perf_counter() - started)
                 row.append(image_t[0])
-            if ci * len(styles) + si < args.gatys_pairs:
+            if ci * len(styles) + si < options.gatys_pairs:
                 started = time.perf_counter()
                 gatys_t = gatys(
                     trunk,
                     content_ref.image.to(device),
                     style_ref.image.to(device),
-                    steps=args.gatys_steps,
+                    steps=options.gatys_steps,
                     content_norm=norms.get("content", 1.0),
                     style_norm=norms.get("style", 1.0),
                 ).cpu()
                 scores["gatys"].add(score(trunk, gatys_t, content_ref, style_ref), time.perf_counter() - started)
                 row.append(gatys_t[0])
-            if len(sheet_rows) < args.sheet_pairs:
+            if len(sheet_rows) < options.sheet_pairs:
                 sheet_rows.append(row)
 
     sweep = [
         image_to_tensor(img[0])
         for img in (
-            ours.stylize(contents[0], codes[:2], weights=[1.0 - t, t], max_side=args.max_side)
-            for t in (k / (args.sweep_steps - 1) for k in range(args.sweep_steps))
+            ours.stylize(contents[0], codes[:2], weights=[1.0 - t, t], max_side=options.max_side)
+            for t in (k / (options.sweep_steps - 1) for k in range(options.sweep_steps))
         )
     ]
     # Paired comparisons only against a separately trained baseline (else it is ours at variation 0).
-    paired = args.baseline_checkpoint is not None
+    paired = options.baseline_checkpoint is not None
     results: dict[str, Any] = {
-        "checkpoint": str(args.checkpoint or "shipped default"),
+        "checkpoint": str(options.checkpoint or "shipped default"),
         "provenance": {k: provenance.get(k) for k in ("loss_network", "steps", "train_seconds", "git_commit")},
-        "baseline_checkpoint": str(args.baseline_checkpoint) if args.baseline_checkpoint else None,
+        "baseline_checkpoint": str(options.baseline_checkpoint) if options.baseline_checkpoint else None,
         "baseline_provenance": {k: baseline_provenance.get(k) for k in ("steps", "train_seconds", "git_commit")},
         "published_baselines": {
             method: str(path)
-            for method, path in (("adain", args.adain_checkpoint), ("linear", args.linear_checkpoint))
+            for method, path in (("adain", options.adain_checkpoint), ("linear", options.linear_checkpoint))
             if path is not None
         },
         "settings": {
             "contents": len(contents),
             "styles": len(styles),
-            "max_side": args.max_side,
-            "samples": args.samples,
-            "variation": args.variation,
-            "gatys_steps": args.gatys_steps,
+            "max_side": options.max_side,
+            "samples": options.samples,
+            "variation": options.variation,
+            "gatys_steps": options.gatys_steps,
             "layer_scales": [round(float(v), 6) for v in trunk.layer_scales],
             "layer_scales_from": scales_from,
         },
@@ -318,7 +318,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         }
         for name in tradeoff
     }
-    write_report(args.out, results, sheet_rows, sweep)
+    write_report(options.out, results, sheet_rows, sweep)
     return results
 
 

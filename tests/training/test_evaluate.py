@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -25,13 +24,14 @@ from training.evaluate import (
     scoring_trunk,
     trunk_fingerprint,
 )
-from training.options import add_evaluate_arguments
+from training.flags import parse as parse_groups
+from training.options import EVALUATE_GROUPS, EvaluateOptions
 
 
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_evaluate_arguments(parser)
-    return parser.parse_args(list(argv))
+def parse(*argv: str) -> EvaluateOptions:
+    options = parse_groups(EVALUATE_GROUPS, argv).options
+    assert isinstance(options, EvaluateOptions)
+    return options
 
 
 def test_evaluate_scores_every_method_and_pairs_them(tiny_checkpoint: Path, tmp_path: Path) -> None:
