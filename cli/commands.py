@@ -374,7 +374,8 @@ def add_evaluate(sub: Any) -> None:
     def handler(args: argparse.Namespace) -> int:
         from model.checkpoint import CheckpointError
         from model.device import DeviceUnavailableError
-        from training.evaluate import evaluate, markdown_table
+        from training.eval_report import markdown_table
+        from training.evaluate import evaluate
 
         options = args.options
         try:

@@ -259,7 +259,7 @@ class EvaluateOptions:
     score_scales_from: Path | None = option(
         None,
         help="checkpoint whose loss-network layer scales every score uses (default: for hed-vgg16, the scales "
-        "pinned in training/evaluate.py, so that runs of different seeds are scored alike)",
+        "pinned in training/eval_scoring.py, so that runs of different seeds are scored alike)",
     )
     adain_checkpoint: Path | None = option(None, help="also score AdaIN, trained by `vst train-baseline`")
     linear_checkpoint: Path | None = option(None, help="also score Linear, trained by `vst train-baseline`")

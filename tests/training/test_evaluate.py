@@ -16,14 +16,9 @@ from model.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoin
 from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA
 from tests.tiny_model import TINY_CONFIG, write_tiny_checkpoint
-from training.evaluate import (
-    HED_VGG16_FINGERPRINT,
-    HED_VGG16_SCORING_SCALES,
-    evaluate,
-    markdown_table,
-    scoring_trunk,
-    trunk_fingerprint,
-)
+from training.eval_report import markdown_table
+from training.eval_scoring import HED_VGG16_FINGERPRINT, HED_VGG16_SCORING_SCALES, scoring_trunk, trunk_fingerprint
+from training.evaluate import evaluate
 from training.flags import parse as parse_groups
 from training.options import EVALUATE_GROUPS, EvaluateOptions
 
