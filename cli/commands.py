@@ -312,18 +312,36 @@ def add_interpolate(sub: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
-def add_train(sub: Any) -> None:
-    from training.options import add_train_arguments
+def _add_options_parser(sub: Any, name: str, groups: dict[str, type], **kwargs: Any) -> Any:
+    """A subcommand whose flags simple-parsing generates from the option dataclasses ``groups``.
 
-    parser = sub.add_parser("train", help="train a model (runs under torchrun too)")
-    add_train_arguments(parser)
+    argparse makes every subcommand's parser of one class; this one has to be simple-parsing's, which fills the
+    dataclasses, so the class is swapped for this one call only (the other subcommands keep plain argparse)."""
+    from simple_parsing import ArgumentParser
+
+    from training.flags import HelpFormatter, add_groups
+
+    plain = sub._parser_class
+    sub._parser_class = ArgumentParser
+    try:
+        parser = sub.add_parser(name, formatter_class=HelpFormatter, **kwargs)
+    finally:
+        sub._parser_class = plain
+    add_groups(parser, groups)
+    return parser
+
+
+def add_train(sub: Any) -> None:
+    from training.options import TRAIN_GROUPS
+
+    parser = _add_options_parser(sub, "train", TRAIN_GROUPS, help="train a model (runs under torchrun too)")
 
     def handler(args: argparse.Namespace) -> int:
-        from training.options import options_from_args
+        from training.options import train_options
         from training.train import train
 
         try:
-            options = options_from_args(args)
+            options = train_options(args)
         except ValueError as exc:
             parser.error(str(exc))
         print(train(options))
@@ -333,37 +351,39 @@ def add_train(sub: Any) -> None:
 
 
 def add_train_baseline(sub: Any) -> None:
-    from training.train_baseline import add_arguments
+    from training.train_baseline import BASELINE_GROUPS
 
-    parser = sub.add_parser("train-baseline", help="train a published fast baseline: AdaIN or Linear")
-    add_arguments(parser)
+    parser = _add_options_parser(
+        sub, "train-baseline", BASELINE_GROUPS, help="train a published fast baseline: AdaIN or Linear"
+    )
 
     def handler(args: argparse.Namespace) -> int:
-        from training.train_baseline import options_from_args, train_baseline
+        from training.train_baseline import train_baseline
 
-        print(train_baseline(options_from_args(args)))
+        print(train_baseline(args.options))
         return 0
 
     parser.set_defaults(handler=handler)
 
 
 def add_evaluate(sub: Any) -> None:
-    from training.options import add_evaluate_arguments
+    from training.options import EVALUATE_GROUPS
 
-    parser = sub.add_parser("evaluate", help="evaluate a checkpoint and the baselines")
-    add_evaluate_arguments(parser)
+    parser = _add_options_parser(sub, "evaluate", EVALUATE_GROUPS, help="evaluate a checkpoint and the baselines")
 
     def handler(args: argparse.Namespace) -> int:
         from model.checkpoint import CheckpointError
         from model.device import DeviceUnavailableError
-        from training.evaluate import evaluate, markdown_table
+        from training.eval_report import markdown_table
+        from training.evaluate import evaluate
 
+        options = args.options
         try:
-            results = evaluate(args)  # resolves --device before loading anything
+            results = evaluate(options)  # resolves --device before loading anything
         except (CheckpointError, FileNotFoundError, DeviceUnavailableError) as exc:
             raise CliError(str(exc)) from exc
         print(markdown_table(results))
-        print(f"wrote {args.out}/eval.json, eval.md, contact_sheet.png, sweep.png")
+        print(f"wrote {options.out}/eval.json, eval.md, contact_sheet.png, sweep.png")
         return 0
 
     parser.set_defaults(handler=handler)

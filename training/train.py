@@ -264,7 +264,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
             )
         norms = LossNorms(**meta["loss_norms"])
     elif opts.init_from:
-        started_from = warm_start(Path(opts.init_from), bool(opts.model.get("decoder_noise", False)))
+        started_from = warm_start(Path(opts.init_from), opts.model.decoder_noise)
         model, config, norms = started_from.model, started_from.model.config, started_from.norms
         start_step, optim_state = started_from.step, {}
         meta = {"init_from": started_from.source}
@@ -281,7 +281,7 @@ def _train(opts: TrainOptions, ctx: dist_utils.DistContext) -> Path:
         layer_scales = (scales[0], scales[1], scales[2], scales[3])
         trunk_config = loaded.config
         trunk_config.layer_scales = layer_scales
-        config = ModelConfig(trunk=trunk_config, **opts.model)
+        config = ModelConfig(trunk=trunk_config, **asdict(opts.model))
         model = VariationalStyleTransfer(config)
         # The layer scales come in with the config (a non-persistent buffer); the weights from the loss network.
         model.style_encoder.trunk.load_state_dict(loaded.trunk.state_dict())

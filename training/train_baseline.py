@@ -16,7 +16,6 @@ activation about 1 (the role of the "normalised VGG" both papers used). Writes i
 
 from __future__ import annotations
 
-import argparse
 import logging
 import random
 import time
@@ -34,8 +33,9 @@ from model.device import autocast_dtype as precision_dtype
 from model.device import resolve_device
 from model.networks import VGGTrunk
 from training import distributed as dist_utils
+from training.flags import option
 from training.loss_networks import calibrate_layer_scales, load_loss_network
-from training.options import RunOptions, TrainOptions, _size_range, add_run_arguments
+from training.options import RunOptions, TrainOptions, size_range
 from training.pipeline import BatchStream, build_stream, sample_crops
 from training.sample_grid import make_grid
 from training.train import (
@@ -57,24 +57,32 @@ DEFAULT_STYLE_WEIGHTS = {"adain": 10.0, "linear": 0.02}
 DEFAULT_DEPTHS = {"adain": 4, "linear": 3}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BaselineTrainOptions(RunOptions):
-    method: str = "adain"
-    content: str = ""
-    style: str = ""
-    out: str = "runs/baseline"
-    steps: int = 3000
-    batch: int = 8
-    depth: int | None = None
-    matrix_size: int = 32
-    recon_steps: int = 600
-    recon_pixel_weight: float = 10.0
-    style_weight: float | None = None
-    lr: float = 5e-4
-    lr_final: float | None = None
-    content_sizes: tuple[int, int] = (128, 160)
-    style_sizes: tuple[int, int] = (128, 160)
-    short_side: int = 192
+    """Baseline: the method, the data, the schedule and the crops of `vst train-baseline`."""
+
+    method: str = option(choices=METHODS, help="the published method to train")
+    content: str = option(help="folder of content photos (searched recursively)")
+    style: str = option(help="folder of style paintings (searched recursively)")
+    out: str = option("runs/baseline", help="run folder")
+    steps: int = option(3000, help="total optimizer steps (Linear: with --recon-steps)")
+    batch: int = option(8, help="content-style pairs per step")
+    depth: int | None = option(
+        None,
+        choices=(3, 4),
+        help="encoder layer: 3 = relu3_1, 4 = relu4_1 (default: 4 for AdaIN, 3 for Linear, its fast variant)",
+    )
+    matrix_size: int = option(32, help="Linear's compressed width")
+    recon_steps: int = option(600, help="Linear: first steps that train the decoder alone")
+    recon_pixel_weight: float = option(
+        10.0, help="Linear: weight of the pixel MSE beside the feature MSE in the reconstruction"
+    )
+    style_weight: float | None = option(None, help="default: 10 (AdaIN), 0.02 (Linear)")
+    lr: float = option(5e-4, help="Adam learning rate")
+    lr_final: float | None = option(None, help="decay linearly to this at --steps (default: constant)")
+    content_sizes: tuple[int, int] = option((128, 160), type=size_range, metavar="LOW,HIGH", help="content crop sides")
+    style_sizes: tuple[int, int] = option((128, 160), type=size_range, metavar="LOW,HIGH", help="style crop sides")
+    short_side: int = option(192, help="images are pre-resized to this")
 
     def resolved_depth(self) -> int:
         return self.depth if self.depth is not None else DEFAULT_DEPTHS[self.method]
@@ -83,43 +91,8 @@ class BaselineTrainOptions(RunOptions):
         return self.style_weight if self.style_weight is not None else DEFAULT_STYLE_WEIGHTS[self.method]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_run_arguments(parser)
-    d = BaselineTrainOptions()
-    parser.add_argument("--method", choices=METHODS, required=True)
-    parser.add_argument("--content", required=True, help="folder of content photos (searched recursively)")
-    parser.add_argument("--style", required=True, help="folder of style paintings (searched recursively)")
-    parser.add_argument("--out", default=d.out, help="run folder (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=d.steps, help="total optimizer steps (Linear: with --recon-steps)")
-    parser.add_argument("--batch", type=int, default=d.batch, help="content-style pairs per step")
-    parser.add_argument(
-        "--depth",
-        type=int,
-        choices=[3, 4],
-        default=None,
-        help="encoder layer: 3 = relu3_1, 4 = relu4_1 (default: 4 for AdaIN, 3 for Linear, its fast variant)",
-    )
-    parser.add_argument("--matrix-size", type=int, default=d.matrix_size, help="Linear's compressed width")
-    parser.add_argument(
-        "--recon-steps", type=int, default=d.recon_steps, help="Linear: first steps that train the decoder alone"
-    )
-    parser.add_argument(
-        "--recon-pixel-weight",
-        type=float,
-        default=d.recon_pixel_weight,
-        help="Linear: weight of the pixel MSE beside the feature MSE in the reconstruction (default: %(default)s)",
-    )
-    parser.add_argument("--style-weight", type=float, default=None, help="default: 10 (AdaIN), 0.02 (Linear)")
-    parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
-    parser.add_argument("--lr-final", type=float, default=None, help="decay linearly to this at --steps")
-    parser.add_argument("--content-sizes", type=_size_range, default="128,160", help="content crop sides LOW,HIGH")
-    parser.add_argument("--style-sizes", type=_size_range, default="128,160", help="style crop sides LOW,HIGH")
-    parser.add_argument("--short-side", type=int, default=d.short_side, help="images are pre-resized to this")
-
-
-def options_from_args(args: argparse.Namespace) -> BaselineTrainOptions:
-    names = {f for f in BaselineTrainOptions.__dataclass_fields__}
-    return BaselineTrainOptions(**{k: v for k, v in vars(args).items() if k in names})
+# `vst train-baseline`'s flags: one group, parsed into ``args.options``.
+BASELINE_GROUPS: dict[str, type] = {"options": BaselineTrainOptions}
 
 
 def adain_losses(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -17,21 +16,17 @@ from model.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoin
 from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA
 from tests.tiny_model import TINY_CONFIG, write_tiny_checkpoint
-from training.evaluate import (
-    HED_VGG16_FINGERPRINT,
-    HED_VGG16_SCORING_SCALES,
-    evaluate,
-    markdown_table,
-    scoring_trunk,
-    trunk_fingerprint,
-)
-from training.options import add_evaluate_arguments
+from training.eval_report import markdown_table
+from training.eval_scoring import HED_VGG16_FINGERPRINT, HED_VGG16_SCORING_SCALES, scoring_trunk, trunk_fingerprint
+from training.evaluate import evaluate
+from training.flags import parse as parse_groups
+from training.options import EVALUATE_GROUPS, EvaluateOptions
 
 
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_evaluate_arguments(parser)
-    return parser.parse_args(list(argv))
+def parse(*argv: str) -> EvaluateOptions:
+    options = parse_groups(EVALUATE_GROUPS, argv).options
+    assert isinstance(options, EvaluateOptions)
+    return options
 
 
 def test_evaluate_scores_every_method_and_pairs_them(tiny_checkpoint: Path, tmp_path: Path) -> None:

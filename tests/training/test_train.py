@@ -22,11 +22,11 @@ from model.networks import VariationalStyleTransfer
 from tests.conftest import DATA, REPO_ROOT
 from tests.tiny_model import TINY_CONFIG, tiny_model, write_tiny_checkpoint
 from training.objective import LossNorms, compute_losses, estimate_norms
-from training.options import LossWeights, TrainOptions
+from training.options import LossWeights, ModelOptions, TrainOptions
 from training.train import record_tone, scheduled_lr, train
 from training.warm_start import warm_start
 
-TINY_MODEL_OPTIONS = {"latent_dim": 8, "widths": (4, 8, 8), "residual_blocks": 1}
+TINY_MODEL_OPTIONS = ModelOptions(latent_dim=8, widths=(4, 8, 8), residual_blocks=1)
 
 
 def test_a_tiny_batch_overfits() -> None:
@@ -57,7 +57,7 @@ def test_norms_are_positive_and_loss_terms_start_near_one() -> None:
     assert min(norms.content, norms.style, norms.mean_std, norms.color) > 0
     unit = LossNorms()
     assert unit.content == unit.style == unit.mean_std == unit.color == 1.0
-    assert TINY_CONFIG.latent_dim == TINY_MODEL_OPTIONS["latent_dim"]
+    assert TINY_CONFIG.latent_dim == TINY_MODEL_OPTIONS.latent_dim
 
 
 def _options(
@@ -279,7 +279,7 @@ def test_init_from_continues_an_exported_model_at_its_step(tmp_path: Path) -> No
     source = train(_options(tmp_path / "first", steps=4))
     out = tmp_path / "branch"
     options = _options(out, steps=6, init_from=str(source))
-    options.model = TINY_MODEL_OPTIONS | {"decoder_noise": True}
+    options.model = dataclasses.replace(TINY_MODEL_OPTIONS, decoder_noise=True)
     model_path = train(options)
     assert _state_step(out / "train_state.safetensors") == 6
     with open(out / "metrics.csv") as handle:
