@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import REPO_ROOT
 
-TEXT_SUFFIXES = {".py", ".md", ".sh", ".js", ".html", ".yml", ".yaml", ".toml", ".txt", ".cfg", ""}
+TEXT_SUFFIXES = {".py", ".md", ".sh", ".js", ".html", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".json", ".csv", ""}
 # A document reference: a path ending in .md (markdown links and plain mentions alike).
 PLACEHOLDER = re.compile(r"(^|/)[A-Z_]{2,}(/|\.md$)")
 DOCUMENT = re.compile(r"(?<![\w/.-])((?:\.{1,2}/)?[\w./-]*[\w-]+\.md)\b")
