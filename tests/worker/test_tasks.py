@@ -17,7 +17,16 @@ from rq import Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from app.protocol import JOB_DURATION_BUCKETS, JobRequest, StyleInput, cancel_key, input_key, job_duration_key
+from app.protocol import (
+    DEFAULT_MAX_SIDE,
+    JOB_DURATION_BUCKETS,
+    JobOptions,
+    JobRequest,
+    StyleInput,
+    cancel_key,
+    input_key,
+    job_duration_key,
+)
 from model.checkpoint import file_sha256, load_checkpoint
 from model.inference import Stylizer
 from tests.app.sample_images import png
@@ -105,7 +114,12 @@ def _job(runtime: Runtime, request: JobRequest) -> Job:
 def _request(runtime: Runtime, job_hint: str, **options: Any) -> JobRequest:
     content_key = input_key(job_hint, "content")
     runtime.redis.set(content_key, png(24, 16), ex=600)
-    return JobRequest(kind="stylize", content_key=content_key, styles=[_store_style(runtime, 1)], **options)
+    return JobRequest(
+        options=JobOptions(kind="stylize", style_count=1, **options),
+        content_key=content_key,
+        styles=[_store_style(runtime, 1)],
+        max_side=DEFAULT_MAX_SIDE,
+    )
 
 
 def test_the_task_stores_results_and_drops_its_inputs(runtime: Runtime) -> None:
