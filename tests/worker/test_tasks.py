@@ -12,6 +12,7 @@ from typing import Any, cast
 import pytest
 import torch
 from PIL import Image
+from pydantic import ValidationError
 from redis import Redis
 from rq import Queue, Retry
 from rq.job import Job
@@ -29,6 +30,7 @@ from app.protocol import (
 )
 from model.checkpoint import file_sha256, load_checkpoint
 from model.inference import Stylizer
+from tests.app.option_cases import OVER_LIMITS
 from tests.app.sample_images import png
 from worker import runtime as worker_runtime
 from worker.errors import InputError, JobCanceled
@@ -151,6 +153,25 @@ def test_an_expired_input_fails_with_a_reason_and_is_not_retried(runtime: Runtim
         job.perform()
     assert job.meta["error"]["code"] == "input_expired"
     assert job.retries_left == 0
+
+
+@pytest.mark.parametrize("case", sorted(OVER_LIMITS))
+def test_a_payload_over_an_options_limit_fails_as_invalid_input_before_any_image_is_read(
+    case: str, runtime: Runtime
+) -> None:
+    """What the API refuses (tests/app/test_job_options.py) the worker refuses too, from whoever enqueued it."""
+    choice, _ = OVER_LIMITS[case]
+    job_id = uuid.uuid4().hex
+    queue = Queue(runtime.settings.queue_name, connection=runtime.redis, serializer=JSONSerializer)
+    job = queue.enqueue_call(
+        "worker.tasks.stylize_job", kwargs={"request": choice.payload(job_id)}, job_id=job_id, retry=Retry(max=2)
+    )
+    # Its images were never stored: reading one would fail as input_expired, not as a validation error.
+    with pytest.raises(ValidationError):
+        job.perform()
+    assert job.meta["error"]["code"] == "invalid_input"
+    assert job.retries_left == 0
+    assert not runtime.redis.exists(f"vst:job:{job_id}:result:0")
 
 
 def test_progress_is_written_to_job_meta(runtime: Runtime) -> None:
