@@ -175,7 +175,9 @@ class JobOptions(ImageOptions):
             if count != 1:
                 raise _broken(OptionRule.INVALID_STYLES, "stylize takes exactly one style, got {count}", count=count)
             if self.weights is not None or self.steps is not None:
-                raise _broken(OptionRule.INVALID_WEIGHTS, "`weights` and `steps` blend several styles: interpolate")
+                raise _broken(
+                    OptionRule.INVALID_WEIGHTS, "`weights` and `steps` are for blending several styles (interpolate)"
+                )
         elif not 2 <= count <= MAX_STYLES:
             raise _broken(
                 OptionRule.INVALID_STYLES,
@@ -242,10 +244,10 @@ class JobRequest(BaseModel):
     @model_validator(mode="after")
     def _inputs_match_the_options(self) -> Self:
         if len(self.styles) != self.options.style_count:
-            raise ValueError(f"{len(self.styles)} style image(s) for options of {self.options.style_count}")
+            raise ValueError(f"{len(self.styles)} style image(s), but the options say {self.options.style_count}")
         masks = len(self.masks) if self.masks is not None else 0
         if masks != self.options.mask_count:
-            raise ValueError(f"{masks} mask image(s) for options of {self.options.mask_count}")
+            raise ValueError(f"{masks} mask image(s), but the options say {self.options.mask_count}")
         return self
 
 

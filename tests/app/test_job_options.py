@@ -131,3 +131,15 @@ def test_the_forms_limits_in_the_openapi_document_are_the_models(path: str) -> N
     for name in sorted(shared):
         assert _limits(form[name]) == _limits(model[name]), name
         assert form[name].get("description") == model[name].get("description"), name
+
+
+def test_a_payload_whose_images_do_not_match_its_options_is_refused() -> None:
+    # Options that pass their own rules (three styles) must still describe the images the job carries.
+    payload = Choice("interpolate", styles=3).payload()
+    payload["styles"] = payload["styles"][:2]
+    with pytest.raises(ValidationError, match="2 style image"):
+        JobRequest.model_validate(payload)
+    payload = Choice("interpolate", styles=2, masks=2).payload()
+    payload["masks"] = None
+    with pytest.raises(ValidationError, match="0 mask image"):
+        JobRequest.model_validate(payload)
