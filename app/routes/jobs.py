@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import ValidationError
@@ -26,6 +26,7 @@ router = APIRouter(tags=["jobs"])
 _SUBMIT_ERRORS = error_responses(404, 413, 415, 422, 429, 503)
 _OPTIONS = JobOptions.model_fields
 _LIMITS = ("ge", "gt", "le", "lt", "min_length", "max_length")
+Options = TypeVar("Options", bound=ImageOptions)
 
 
 def _option_form(name: str) -> Any:
@@ -39,6 +40,13 @@ def _option_form(name: str) -> Any:
     return Form(description=field.description, **limits)
 
 
+def _checked(model: type[Options], fields: dict[str, object]) -> Options:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise invalid_options(exc) from None
+
+
 def image_options(
     alpha: Annotated[float, _option_form("alpha")] = _OPTIONS["alpha"].default,
     preserve_color: Annotated[bool, _option_form("preserve_color")] = _OPTIONS["preserve_color"].default,
@@ -48,12 +56,10 @@ def image_options(
     max_side: Annotated[int | None, _option_form("max_side")] = _OPTIONS["max_side"].default,
     format: Annotated[ImageFormat, _option_form("format")] = _OPTIONS["format"].default,
 ) -> ImageOptions:
+    """The options both routes share, as the form sent them."""
     fields: dict[str, object] = {"alpha": alpha, "preserve_color": preserve_color, "variation": variation}
     fields |= {"samples": samples, "seed": seed, "max_side": max_side, "format": format}
-    try:
-        return ImageOptions.model_validate(fields)
-    except ValidationError as exc:
-        raise invalid_options(exc) from None
+    return _checked(ImageOptions, fields)
 
 
 ImageOptionsDep = Annotated[ImageOptions, Depends(image_options)]
@@ -74,10 +80,7 @@ def job_options(
     texts = [part.strip() for item in weights for part in item.split(",") if part.strip()] if weights else None
     fields = image.model_dump() | {"kind": kind, "style_count": style_count, "mask_count": mask_count}
     fields |= {"feather": feather, "weights": texts, "steps": steps}
-    try:
-        return JobOptions.model_validate(fields)
-    except ValidationError as exc:
-        raise invalid_options(exc) from None
+    return _checked(JobOptions, fields)
 
 
 async def _submit(
