@@ -9,15 +9,18 @@ installed by :func:`install_error_handlers` turn each into the single error body
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.protocol import OptionRule
 
 logger = logging.getLogger(__name__)
 
@@ -98,14 +101,33 @@ def error_response(status_code: int, code: str, message: str, headers: Mapping[s
     return JSONResponse(status_code=status_code, content=body.model_dump(), headers=dict(headers or {}))
 
 
-def _validation_message(exc: RequestValidationError) -> str:
+# The error types of JobOptions' rules between options, which keep their own codes.
+_OPTION_RULES = frozenset(rule.value for rule in OptionRule)
+
+
+def _validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     parts = []
-    for error in exc.errors():
+    for error in errors:
+        if error.get("type") in _OPTION_RULES:
+            # A rule's own message names the fields it is about.
+            parts.append(str(error.get("msg", "invalid")))
+            continue
         # loc is e.g. ("body", "alpha"): the part after the source names the field the client sent.
         location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
         field = ".".join(location) or "request"
         parts.append(f"{field}: {error.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
+
+
+def invalid_options(exc: ValidationError) -> Unprocessable:
+    """A job's options that :class:`app.protocol.JobOptions` refuses, as the API answers them.
+
+    A broken rule between options answers its own code (``invalid_styles``, ``too_many_outputs``, ...); an
+    option outside its range answers ``invalid_request``, as the form's own validation does.
+    """
+    errors = exc.errors()
+    rule = next((str(e["type"]) for e in errors if e["type"] in _OPTION_RULES), None)
+    return Unprocessable(_validation_message(errors), code=rule or "invalid_request")
 
 
 _HTTP_CODES = {
@@ -124,7 +146,7 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return error_response(422, "invalid_request", _validation_message(exc))
+    return error_response(422, "invalid_request", _validation_message(exc.errors()))
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -23,9 +23,11 @@ from app.errors import Conflict, ErrorDetail, NotFound, QueueFull
 from app.images import ValidImage
 from app.protocol import (
     KEY_PREFIX,
+    MAX_STYLES,
     MEDIA_TYPES,
     STYLIZE_TASK,
     FailureCode,
+    JobOptions,
     JobOutput,
     JobRequest,
     StyleInput,
@@ -101,47 +103,31 @@ class JobStore:
 
     def submit(
         self,
-        kind: str,
+        options: JobOptions,
         content: ValidImage,
         styles: list[ValidImage],
-        weights: list[float] | None,
-        steps: int | None,
-        alpha: float,
-        variation: float,
-        samples: int,
-        seed: int | None,
-        preserve_color: bool,
         max_side: int,
-        image_format: str,
         owner: str | None = None,
         note: str | None = None,
         masks: list[ValidImage] | None = None,
-        feather: float = 0.0,
     ) -> JobView:
-        """Store the inputs and enqueue the job; 429 when the queue is full.
+        """Store the inputs and enqueue the job with its checked ``options``; 429 when the queue is full.
 
-        ``owner`` (an API key's owner id) is the only caller that will see the job; None = anyone.
+        ``max_side`` is the output's longest side as the server settled it; ``owner`` (an API key's owner id)
+        is the only caller that will see the job; None = anyone.
         """
         # uuid4 from the OS's CSPRNG: 122 random bits, so job ids cannot be guessed to read others' results.
         job_id = uuid.uuid4().hex
         ttl = self.settings.result_ttl_s
+        kind = options.kind
         style_inputs = [StyleInput(key=input_key(job_id, f"style-{i}"), sha256=s.sha256) for i, s in enumerate(styles)]
         mask_keys = [input_key(job_id, f"mask-{i}") for i in range(len(masks))] if masks is not None else None
         request = JobRequest(
-            kind="interpolate" if kind == "interpolate" else "stylize",
+            options=options,
             content_key=input_key(job_id, "content"),
             styles=style_inputs,
-            weights=weights,
-            steps=steps,
             masks=mask_keys,
-            feather=feather,
-            alpha=alpha,
-            variation=variation,
-            samples=samples,
-            seed=seed,
-            preserve_color=preserve_color,
             max_side=max_side,
-            format=image_format,  # type: ignore[arg-type]
             result_ttl_s=ttl,
         )
         # Counting and enqueueing are one step for all API replicas: without the lock, a burst of requests
@@ -273,7 +259,8 @@ class JobStore:
         if status == "queued":
             with contextlib.suppress(InvalidJobOperation):
                 job.cancel()
-            self.redis.delete(*[input_key(job_id, "content")] + [input_key(job_id, f"style-{i}") for i in range(8)])
+            styles = [input_key(job_id, f"style-{i}") for i in range(MAX_STYLES)]
+            self.redis.delete(input_key(job_id, "content"), *styles)
             self.redis.publish(job_ended_channel(job_id), b"1")  # a queued job has no worker to announce it
         elif status == "started":
             self.redis.set(cancel_key(job_id), b"1", ex=self.settings.result_ttl_s)

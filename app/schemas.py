@@ -1,4 +1,7 @@
-"""Request options and response bodies of the API (what clients see; storage lives in app.jobs/app.styles)."""
+"""Response bodies of the API (what clients see; storage lives in app.jobs/app.styles).
+
+A job's request options are :class:`app.protocol.JobOptions`, the model the worker checks them with too.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +10,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import ErrorDetail
-from app.protocol import ImageFormat
 
 JobStatus = Literal["queued", "started", "finished", "failed", "canceled"]
 # The statuses a job does not leave: it has an end time, and a waiting GET /jobs/{id}?wait= answers.
 ENDED_STATUSES: frozenset[JobStatus] = frozenset({"finished", "failed", "canceled"})
-
-
-class StylizeOptions(BaseModel):
-    """Options shared by ``/stylize`` and ``/interpolate`` (multipart form fields)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    alpha: float = Field(
-        default=1.0, ge=0.0, le=1.0, description="0 keeps the photo's own style, 1 is the full target style."
-    )
-    preserve_color: bool = Field(default=False, description="Keep the photo's colours, take only the texture.")
-    variation: float = Field(
-        default=0.0,
-        ge=0.0,
-        le=10.0,
-        description="Sampling temperature: 0 is deterministic, 1 samples the style's spread.",
-    )
-    samples: int = Field(default=1, ge=1, le=8, description="How many images to draw (useful with variation > 0).")
-    seed: int | None = Field(
-        default=None, ge=0, le=2**63 - 1, description="Random seed; the same seed gives the same images."
-    )
-    max_side: int | None = Field(
-        default=None, ge=16, description="Longest side of the output in pixels (default 512, capped by the server)."
-    )
-    format: ImageFormat = Field(default="png", description="Format of the result images.")
 
 
 class Timings(BaseModel):

@@ -12,6 +12,8 @@ from typing import TypeVar
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.protocol import DEFAULT_MAX_SIDE, MIN_MAX_SIDE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 MIB = 1024 * 1024
@@ -41,8 +43,12 @@ class ApiSettings(BaseSettings):
     max_image_pixels: int = Field(
         default=40_000_000, ge=64, description="Largest accepted image, in pixels (width x height), before decoding."
     )
-    max_side_limit: int = Field(default=2048, ge=16, description="Cap on the `max_side` a client may ask for.")
-    default_max_side: int = Field(default=512, ge=16, description="Output's longest side when the client gives none.")
+    max_side_limit: int = Field(
+        default=2048, ge=MIN_MAX_SIDE, description="Cap on the `max_side` a client may ask for."
+    )
+    default_max_side: int = Field(
+        default=DEFAULT_MAX_SIDE, ge=MIN_MAX_SIDE, description="Output's longest side when the client gives none."
+    )
     max_queue_length: int = Field(default=100, ge=1, description="Queued jobs beyond which new ones get 429.")
     retry_after_s: int = Field(default=10, ge=1, description="Retry-After sent with a 429 for a full queue.")
     job_timeout_s: int = Field(default=600, ge=1, description="A job running longer than this is stopped and failed.")

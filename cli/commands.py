@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.protocol import DEFAULT_MAX_SIDE, MAX_SAMPLES, MAX_STYLES, check_weights
 from cli.main import CliError
 
 if TYPE_CHECKING:  # torch is imported by the handlers that need it, so that `vst --help` stays quick
@@ -44,8 +45,8 @@ def _positive_int(text: str) -> int:
 
 def _samples(text: str) -> int:
     value = _positive_int(text)
-    if value > 8:
-        raise argparse.ArgumentTypeError(f"must be in 1..8, got {text}")
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(f"must be in 1..{MAX_SAMPLES}, got {text}")
     return value
 
 
@@ -54,15 +55,14 @@ def _weights(text: str) -> list[float]:
         values = [float(part) for part in text.split(",")]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"weights must be comma-separated numbers, got {text!r}") from exc
-    if any(not v >= 0 or v == float("inf") for v in values):
-        raise argparse.ArgumentTypeError("weights must be finite and non-negative")
-    if sum(values) <= 0:
-        raise argparse.ArgumentTypeError("weights must not all be zero")
+    try:
+        check_weights(values)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
     return values
 
 
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
-DEFAULT_MAX_SIDE = 512
 
 
 def _paths(text: str) -> list[Path]:
@@ -281,12 +281,14 @@ def add_stylize(sub: Any) -> None:
 def add_interpolate(sub: Any) -> None:
     parser = sub.add_parser(
         "interpolate",
-        help="stylize with a weighted blend of 2..8 styles",
-        description="Blend 2..8 paintings, or paint each over its own mask: files first, then each --style-id, "
-        "in that order for --weights or --masks.",
+        help=f"stylize with a weighted blend of 2..{MAX_STYLES} styles",
+        description=f"Blend 2..{MAX_STYLES} paintings, or paint each over its own mask: files first, then each "
+        "--style-id, in that order for --weights or --masks.",
     )
     parser.add_argument("content", type=Path, help="the photo")
-    parser.add_argument("styles", type=Path, nargs="*", help="style images (with any --style-id: 2..8 in all)")
+    parser.add_argument(
+        "styles", type=Path, nargs="*", help=f"style images (with any --style-id: 2..{MAX_STYLES} in all)"
+    )
     parser.add_argument("--weights", type=_weights, default=None, help="one weight per style, e.g. 1,2,1")
     parser.add_argument(
         "--masks",
@@ -300,8 +302,8 @@ def add_interpolate(sub: Any) -> None:
 
     def handler(args: argparse.Namespace) -> int:
         count = len(args.styles) + len(args.style_id)
-        if not 2 <= count <= 8:
-            parser.error(f"interpolate takes 2..8 styles, got {count}")
+        if not 2 <= count <= MAX_STYLES:
+            parser.error(f"interpolate takes 2..{MAX_STYLES} styles, got {count}")
         if (args.weights is None) == (args.masks is None):
             parser.error("give either --weights or --masks")
         given = args.weights if args.weights is not None else args.masks

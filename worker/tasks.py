@@ -100,6 +100,8 @@ def stylize_job(request: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     status = "failed"
     try:
+        # Parsed into the model the API built it with: a payload that breaks an option's limit or rule fails here
+        # as invalid input, before any image is read, whoever enqueued it.
         output = _run(JobRequest.model_validate(request), runtime, job)
         status = "finished"
         return output.model_dump()
@@ -132,11 +134,12 @@ def _run(request: JobRequest, runtime: Runtime, job: Job | None) -> JobOutput:
         hits += hit
     masks = [_mask(runtime, key) for key in request.masks] if request.masks is not None else None
     progress(0.1)
+    options = request.options
     weight_sets: list[list[float] | None] = (
-        [list(w) for w in sweep_weights(request.steps)] if request.steps else [request.weights]
+        [list(w) for w in sweep_weights(options.steps)] if options.steps else [options.weights]
     )
     # One seed for the whole job, so that the images of a sweep share their noise and change smoothly.
-    seed = request.seed if request.seed is not None else secrets.randbits(63)
+    seed = options.seed if options.seed is not None else secrets.randbits(63)
     model_seconds = 0.0
     images: list[Image.Image] = []
     for index, weights in enumerate(weight_sets):
@@ -149,21 +152,21 @@ def _run(request: JobRequest, runtime: Runtime, job: Job | None) -> JobOutput:
             content,
             codes,
             weights=weights,
-            alpha=request.alpha,
-            variation=request.variation,
-            samples=request.samples,
+            alpha=options.alpha,
+            variation=options.variation,
+            samples=options.samples,
             seed=seed,
-            preserve_color=request.preserve_color,
+            preserve_color=options.preserve_color,
             max_side=request.max_side,
             progress=step_progress,
             masks=masks,
-            feather=request.feather,
+            feather=options.feather,
         )
         model_seconds += time.perf_counter() - tic
     job_id = job.id if job is not None else "local"
     with runtime.redis.pipeline() as pipe:
         for index, image in enumerate(images):
-            pipe.set(result_key(job_id, index), encode(image, request.format), ex=request.result_ttl_s)
+            pipe.set(result_key(job_id, index), encode(image, options.format), ex=request.result_ttl_s)
         # The inputs are no longer needed once the results are safe; until then a retry may need them.
         pipe.delete(request.content_key, *[style.key for style in request.styles], *(request.masks or []))
         pipe.execute()
@@ -173,7 +176,7 @@ def _run(request: JobRequest, runtime: Runtime, job: Job | None) -> JobOutput:
     )
     return JobOutput(
         count=len(images),
-        media_type=MEDIA_TYPES[request.format],
+        media_type=MEDIA_TYPES[options.format],
         width=images[0].width,
         height=images[0].height,
         model_seconds=round(model_seconds, 4),

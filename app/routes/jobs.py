@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import math
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.archive import results_zip
 from app.deps import JobStoreDep, JobWaiterDep, SettingsDep, StyleRegistryDep
-from app.errors import Unprocessable, error_responses
+from app.errors import Unprocessable, error_responses, invalid_options
 from app.images import MIN_CONTENT_SIDE, ValidImage, read_upload, validate_image, validate_mask
 from app.jobs import JobStore
-from app.protocol import ImageFormat
-from app.schemas import JobView, StylizeOptions
+from app.protocol import MAX_OUTPUTS, ImageFormat, ImageOptions, JobKind, JobOptions, OptionRule
+from app.schemas import JobView
 from app.security import CallerDep
 from app.settings import ApiSettings
 from app.sizing import size_note
@@ -23,64 +23,77 @@ from app.waiting import MAX_WAIT_S
 
 router = APIRouter(tags=["jobs"])
 
-MAX_STYLES = 8
-MAX_OUTPUTS = 32
-MAX_FEATHER_PX = 64.0
 _SUBMIT_ERRORS = error_responses(404, 413, 415, 422, 429, 503)
+_OPTIONS = JobOptions.model_fields
+_LIMITS = ("ge", "gt", "le", "lt", "min_length", "max_length")
+Options = TypeVar("Options", bound=ImageOptions)
 
 
-def stylize_options(
-    alpha: Annotated[
-        float, Form(ge=0.0, le=1.0, description="0 keeps the photo's style, 1 is the target style.")
-    ] = 1.0,
-    preserve_color: Annotated[bool, Form(description="Keep the photo's colours.")] = False,
-    variation: Annotated[float, Form(ge=0.0, le=10.0, description="Sampling temperature, 0 = deterministic.")] = 0.0,
-    samples: Annotated[int, Form(ge=1, le=8, description="Number of images to draw.")] = 1,
-    seed: Annotated[int | None, Form(ge=0, le=2**63 - 1, description="Random seed for reproducible samples.")] = None,
-    max_side: Annotated[
-        int | None, Form(ge=16, description="Longest output side in pixels (capped by the server).")
-    ] = None,
-    format: Annotated[ImageFormat, Form(description="Result format: png, jpeg or webp.")] = "png",
-) -> StylizeOptions:
-    if not math.isfinite(alpha) or not math.isfinite(variation):
-        raise Unprocessable("alpha and variation must be finite numbers", code="invalid_request")
-    return StylizeOptions(
-        alpha=alpha,
-        preserve_color=preserve_color,
-        variation=variation,
-        samples=samples,
-        seed=seed,
-        max_side=max_side,
-        format=format,
-    )
+def _option_form(name: str) -> Any:
+    """The form field of the job option ``name``, with the model's limits and description.
+
+    FastAPI checks them before the route runs and the OpenAPI document shows them; being the model's, they
+    cannot drift from what :class:`app.protocol.JobOptions` (and so the worker) enforces.
+    """
+    field = _OPTIONS[name]
+    limits = {key: getattr(rule, key) for rule in field.metadata for key in _LIMITS if hasattr(rule, key)}
+    return Form(description=field.description, **limits)
 
 
-OptionsDep = Annotated[StylizeOptions, Depends(stylize_options)]
-Feather = Annotated[
-    float,
-    Form(
-        ge=0.0,
-        le=MAX_FEATHER_PX,
-        description="Softens the masks' edges: a Gaussian blur of this many output pixels (0 = as drawn).",
-    ),
-]
+def _checked(model: type[Options], fields: dict[str, object]) -> Options:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise invalid_options(exc) from None
+
+
+def image_options(
+    alpha: Annotated[float, _option_form("alpha")] = _OPTIONS["alpha"].default,
+    preserve_color: Annotated[bool, _option_form("preserve_color")] = _OPTIONS["preserve_color"].default,
+    variation: Annotated[float, _option_form("variation")] = _OPTIONS["variation"].default,
+    samples: Annotated[int, _option_form("samples")] = _OPTIONS["samples"].default,
+    seed: Annotated[int | None, _option_form("seed")] = _OPTIONS["seed"].default,
+    max_side: Annotated[int | None, _option_form("max_side")] = _OPTIONS["max_side"].default,
+    format: Annotated[ImageFormat, _option_form("format")] = _OPTIONS["format"].default,
+) -> ImageOptions:
+    """The options both routes share, as the form sent them."""
+    fields: dict[str, object] = {"alpha": alpha, "preserve_color": preserve_color, "variation": variation}
+    fields |= {"samples": samples, "seed": seed, "max_side": max_side, "format": format}
+    return _checked(ImageOptions, fields)
+
+
+ImageOptionsDep = Annotated[ImageOptions, Depends(image_options)]
+Feather = Annotated[float, _option_form("feather")]
+
+
+def job_options(
+    image: ImageOptions,
+    kind: JobKind,
+    style_count: int,
+    mask_count: int,
+    feather: float,
+    weights: list[str] | None = None,
+    steps: int | None = None,
+) -> JobOptions:
+    """The job's options, checked by the model the worker checks them with; ``weights`` as the form sends them."""
+    # Repeated fields or `1,2,1`: one list of texts, parsed and checked by the model.
+    texts = [part.strip() for item in weights for part in item.split(",") if part.strip()] if weights else None
+    fields = image.model_dump() | {"kind": kind, "style_count": style_count, "mask_count": mask_count}
+    fields |= {"feather": feather, "weights": texts, "steps": steps}
+    return _checked(JobOptions, fields)
 
 
 async def _submit(
     jobs: JobStore,
-    options: StylizeOptions,
-    kind: str,
+    options: JobOptions,
     content: ValidImage,
     styles: list[ValidImage],
-    weights: list[float] | None,
-    steps: int | None,
     max_side: int,
     owner: str | None,
     settings: ApiSettings,
     masks: list[ValidImage] | None = None,
-    feather: float = 0.0,
 ) -> JobView:
-    """Queue one job with the shared options; the store's Redis calls run off the event loop."""
+    """Queue one job; the store's Redis calls run off the event loop."""
     # Only a size the client asked for gets a note: the default is no promise. Validation fitted the photo into
     # max_side: a longest side under it is the photo's own; one at it means the photo was at least that large.
     note = None
@@ -89,41 +102,14 @@ async def _submit(
         note = size_note(options.max_side, settings.max_side_limit, photo_side)
     return await run_in_threadpool(
         jobs.submit,
-        kind=kind,
+        options=options,
         content=content,
         styles=styles,
-        weights=weights,
-        steps=steps,
-        alpha=options.alpha,
-        variation=options.variation,
-        samples=options.samples,
-        seed=options.seed,
-        preserve_color=options.preserve_color,
         max_side=max_side,
-        image_format=options.format,
         owner=owner,
         note=note,
         masks=masks,
-        feather=feather,
     )
-
-
-def parse_weights(raw: list[str] | None, count: int) -> list[float] | None:
-    """One finite, non-negative weight per style, not all zero; given as repeated fields or ``1,2,1``."""
-    if not raw:
-        return None
-    texts = [part.strip() for item in raw for part in item.split(",") if part.strip()]
-    try:
-        weights = [float(text) for text in texts]
-    except ValueError:
-        raise Unprocessable(f"weights must be numbers, got {texts}", code="invalid_weights") from None
-    if len(weights) != count:
-        raise Unprocessable(f"got {len(weights)} weight(s) for {count} style(s)", code="invalid_weights")
-    if any(not math.isfinite(w) or w < 0 for w in weights):
-        raise Unprocessable("weights must be finite and non-negative", code="invalid_weights")
-    if sum(weights) <= 0:
-        raise Unprocessable("weights must not all be zero", code="invalid_weights")
-    return weights
 
 
 async def _content(upload: UploadFile, settings: ApiSettings, max_side: int) -> ValidImage:
@@ -147,21 +133,17 @@ async def _styles(
     return images
 
 
-async def _masks(
-    uploads: list[UploadFile], style_count: int, settings: ApiSettings, content: ValidImage
-) -> list[ValidImage]:
-    """One mask per style, each through the upload checks and resized to the photo."""
-    if len(uploads) != style_count:
-        raise Unprocessable(f"got {len(uploads)} mask(s) for {style_count} style(s)", code="mask_count")
+async def _masks(uploads: list[UploadFile], settings: ApiSettings, content: ValidImage) -> list[ValidImage]:
+    """One mask per style (their count is the options' rule), each through the upload checks, resized to the photo."""
     masks = []
     for index, upload in enumerate(uploads):
-        field = f"masks[{index}]" if style_count > 1 else "mask"
+        field = f"masks[{index}]" if len(uploads) > 1 else "mask"
         data = await read_upload(upload, field, settings.max_upload_bytes)
         masks.append(await run_in_threadpool(validate_mask, data, field, settings.max_image_pixels, content))
     return masks
 
 
-def _max_side(options: StylizeOptions, settings: ApiSettings) -> int:
+def _max_side(options: ImageOptions, settings: ApiSettings) -> int:
     return min(options.max_side or settings.default_max_side, settings.max_side_limit)
 
 
@@ -187,7 +169,7 @@ async def stylize(
     jobs: JobStoreDep,
     registry: StyleRegistryDep,
     settings: SettingsDep,
-    options: OptionsDep,
+    image: ImageOptionsDep,
     content: Annotated[UploadFile, File(description="The photo to stylize (PNG, JPEG, WebP, ...).")],
     style: Annotated[UploadFile | None, File(description="A style image (a painting).")] = None,
     style_id: Annotated[
@@ -196,17 +178,16 @@ async def stylize(
     mask: Annotated[
         UploadFile | None, File(description="A grayscale mask of the photo's shape: white = stylize, black = keep.")
     ] = None,
-    feather: Feather = 0.0,
+    feather: Feather = _OPTIONS["feather"].default,
 ) -> JobView:
     if (style is None) == (style_id is None):
-        raise Unprocessable("give exactly one of `style` (a file) or `style_id`", code="invalid_styles")
+        raise Unprocessable("give exactly one of `style` (a file) or `style_id`", code=OptionRule.INVALID_STYLES)
+    options = job_options(image, "stylize", style_count=1, mask_count=int(mask is not None), feather=feather)
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
-    masks = await _masks([mask], 1, settings, content_image) if mask is not None else None
+    masks = await _masks([mask], settings, content_image) if mask is not None else None
     styles = await _styles([style] if style else [], [style_id] if style_id else [], settings, registry, caller.owner)
-    view = await _submit(
-        jobs, options, "stylize", content_image, styles, None, None, max_side, caller.owner, settings, masks, feather
-    )
+    view = await _submit(jobs, options, content_image, styles, max_side, caller.owner, settings, masks)
     return _accepted(view, response)
 
 
@@ -231,7 +212,7 @@ async def interpolate(
     jobs: JobStoreDep,
     registry: StyleRegistryDep,
     settings: SettingsDep,
-    options: OptionsDep,
+    image: ImageOptionsDep,
     content: Annotated[UploadFile, File(description="The photo to stylize.")],
     styles: Annotated[list[UploadFile] | None, File(description="Style images (repeat the field).")] = None,
     style_ids: Annotated[
@@ -242,44 +223,22 @@ async def interpolate(
         list[str] | None,
         Form(description="One weight per style, e.g. `1,2,1` or repeated fields.", examples=[["1,2,1"]]),
     ] = None,
-    steps: Annotated[int | None, Form(ge=2, le=16, description="Sweep between two styles in this many images.")] = None,
+    steps: Annotated[int | None, _option_form("steps")] = _OPTIONS["steps"].default,
     masks: Annotated[
         list[UploadFile] | None, File(description="One grayscale mask per style, in the styles' order (repeat).")
     ] = None,
-    feather: Feather = 0.0,
+    feather: Feather = _OPTIONS["feather"].default,
 ) -> JobView:
     uploads = styles or []
     ids = [i for i in (style_ids or []) if i]
-    count = len(uploads) + len(ids)
-    if not 2 <= count <= MAX_STYLES:
-        raise Unprocessable(f"interpolate takes 2..{MAX_STYLES} styles, got {count}", code="invalid_styles")
-    if steps is not None and count != 2:
-        raise Unprocessable(f"`steps` sweeps between exactly two styles, got {count}", code="invalid_styles")
-    if steps is not None and weights:
-        raise Unprocessable("give either `steps` (a sweep) or `weights`, not both", code="invalid_weights")
-    if masks and (weights or steps is not None):
-        raise Unprocessable("`masks` place each style; give them without `weights` or `steps`", code="invalid_weights")
-    parsed_weights = parse_weights(weights, count)
-    if options.samples * (steps or 1) > MAX_OUTPUTS:
-        raise Unprocessable(f"samples x steps must be at most {MAX_OUTPUTS}", code="too_many_outputs")
+    options = job_options(
+        image, "interpolate", len(uploads) + len(ids), len(masks or []), feather, weights=weights, steps=steps
+    )
     max_side = _max_side(options, settings)
     content_image = await _content(content, settings, max_side)
-    mask_images = await _masks(masks, count, settings, content_image) if masks else None
+    mask_images = await _masks(masks, settings, content_image) if masks else None
     style_images = await _styles(uploads, ids, settings, registry, caller.owner)
-    view = await _submit(
-        jobs,
-        options,
-        "interpolate",
-        content_image,
-        style_images,
-        parsed_weights,
-        steps,
-        max_side,
-        caller.owner,
-        settings,
-        mask_images,
-        feather,
-    )
+    view = await _submit(jobs, options, content_image, style_images, max_side, caller.owner, settings, mask_images)
     return _accepted(view, response)
 
 

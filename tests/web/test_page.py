@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -12,6 +11,7 @@ from playwright.sync_api import Browser, FilePayload, Page, Response, Route, exp
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from app.protocol import JobRequest
 from tests.app.sample_images import png
 from tests.service_stack import Stack
 from tests.web.conftest import API_KEY
@@ -40,13 +40,12 @@ def _wait_for_results(page: Page, count: int) -> None:
     page.wait_for_function(RESULTS_DECODED, arg=count, timeout=120_000)
 
 
-def _job_request(stack: Stack, response: Response) -> dict[str, Any]:
-    """What the page's submission became: the job's request as the worker receives it from Redis."""
+def _job_request(stack: Stack, response: Response) -> JobRequest:
+    """What the page's submission became: the job's request as the worker receives and parses it from Redis."""
     assert response.status == 202, response.text()
     with stack.redis() as redis:
         job = Job.fetch(response.json()["id"], connection=redis, serializer=JSONSerializer)
-        request: dict[str, Any] = job.kwargs["request"]
-    return request
+    return JobRequest.model_validate(job.kwargs["request"])
 
 
 def test_first_load_shows_the_gallery_and_the_service_status(page: Page, web_url: str) -> None:
@@ -70,7 +69,7 @@ def test_upload_stylize_and_see_the_result(page: Page, service_stack: Stack) -> 
     with page.expect_response(lambda r: r.url.endswith("/stylize") and r.request.method == "POST") as answered:
         page.click("#stylize-button")
     job = _job_request(service_stack, answered.value)
-    assert (job["kind"], len(job["styles"]), job["seed"], job["samples"]) == ("stylize", 1, 11, 2)
+    assert (job.options.kind, len(job.styles), job.options.seed, job.options.samples) == ("stylize", 1, 11, 2)
 
     _wait_for_results(page, 2)
     expect(page.locator("#progress-text")).to_contain_text("Done")
@@ -101,8 +100,9 @@ def test_blend_three_styles_with_their_weight_sliders(page: Page, service_stack:
     with page.expect_response(lambda r: r.url.endswith("/interpolate") and r.request.method == "POST") as answered:
         page.click("#stylize-button")
     job = _job_request(service_stack, answered.value)
-    assert (job["kind"], len(job["styles"]), job["steps"]) == ("interpolate", 3, None)
-    weights = job["weights"]
+    assert (job.options.kind, len(job.styles), job.options.steps) == ("interpolate", 3, None)
+    weights = job.options.weights
+    assert weights is not None
     assert weights[1] == 0 and weights[0] / weights[2] == pytest.approx(100 / 60)
 
     _wait_for_results(page, 1)
@@ -120,7 +120,7 @@ def test_a_two_style_sweep_is_shown_as_a_strip(page: Page, service_stack: Stack)
     with page.expect_response(lambda r: r.url.endswith("/interpolate") and r.request.method == "POST") as answered:
         page.click("#sweep-button")
     job = _job_request(service_stack, answered.value)
-    assert (len(job["styles"]), job["steps"], job["weights"]) == (2, 4, None)
+    assert (len(job.styles), job.options.steps, job.options.weights) == (2, 4, None)
     _wait_for_results(page, 4)
     strip = page.locator('#results .strip[data-kind="sweep"] .result')
     expect(strip).to_have_count(4)

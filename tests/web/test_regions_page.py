@@ -110,7 +110,7 @@ def test_a_mask_drawn_with_the_mouse_stylizes_inside_and_keeps_the_photo_outside
     with page.expect_response(lambda r: r.url.endswith("/stylize") and r.request.method == "POST") as answered:
         page.click("#stylize-button")
     request = _job_request(stack, answered.value)
-    assert request["masks"] and len(request["masks"]) == 1 and request["feather"] == 8
+    assert request.masks and len(request.masks) == 1 and request.options.feather == 8
     page.wait_for_function(RESULTS_DECODED, arg=1, timeout=120_000)
 
     with httpx.Client(base_url=url, timeout=60) as client:
@@ -136,9 +136,10 @@ def test_two_painted_regions_get_a_style_each(page: Page, regions_stack: tuple[S
     with page.expect_response(lambda r: r.url.endswith("/interpolate") and r.request.method == "POST") as answered:
         page.click("#stylize-button")
     request = _job_request(stack, answered.value)
-    assert request["kind"] == "interpolate" and len(request["masks"]) == 2 and request["weights"] is None
+    assert request.options.kind == "interpolate" and request.masks and len(request.masks) == 2
+    assert request.options.weights is None
     with stack.redis() as redis:
-        first = np.asarray(Image.open(io.BytesIO(redis.get(request["masks"][0]))).convert("L"), dtype=np.float64)
+        first = np.asarray(Image.open(io.BytesIO(redis.get(request.masks[0]))).convert("L"), dtype=np.float64)
     # In the selection's order: the first style's mask is region 2, the right side.
     assert first[:, int(0.75 * WIDTH) :].mean() > 200 and first[:, : int(0.3 * WIDTH)].mean() < 50
     page.wait_for_function(RESULTS_DECODED, arg=1, timeout=120_000)

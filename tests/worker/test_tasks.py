@@ -12,14 +12,25 @@ from typing import Any, cast
 import pytest
 import torch
 from PIL import Image
+from pydantic import ValidationError
 from redis import Redis
 from rq import Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from app.protocol import JOB_DURATION_BUCKETS, JobRequest, StyleInput, cancel_key, input_key, job_duration_key
+from app.protocol import (
+    DEFAULT_MAX_SIDE,
+    JOB_DURATION_BUCKETS,
+    JobOptions,
+    JobRequest,
+    StyleInput,
+    cancel_key,
+    input_key,
+    job_duration_key,
+)
 from model.checkpoint import file_sha256, load_checkpoint
 from model.inference import Stylizer
+from tests.app.option_cases import OVER_LIMITS
 from tests.app.sample_images import png
 from worker import runtime as worker_runtime
 from worker.errors import InputError, JobCanceled
@@ -105,7 +116,12 @@ def _job(runtime: Runtime, request: JobRequest) -> Job:
 def _request(runtime: Runtime, job_hint: str, **options: Any) -> JobRequest:
     content_key = input_key(job_hint, "content")
     runtime.redis.set(content_key, png(24, 16), ex=600)
-    return JobRequest(kind="stylize", content_key=content_key, styles=[_store_style(runtime, 1)], **options)
+    return JobRequest(
+        options=JobOptions(kind="stylize", style_count=1, **options),
+        content_key=content_key,
+        styles=[_store_style(runtime, 1)],
+        max_side=DEFAULT_MAX_SIDE,
+    )
 
 
 def test_the_task_stores_results_and_drops_its_inputs(runtime: Runtime) -> None:
@@ -137,6 +153,25 @@ def test_an_expired_input_fails_with_a_reason_and_is_not_retried(runtime: Runtim
         job.perform()
     assert job.meta["error"]["code"] == "input_expired"
     assert job.retries_left == 0
+
+
+@pytest.mark.parametrize("case", sorted(OVER_LIMITS))
+def test_a_payload_over_an_options_limit_fails_as_invalid_input_before_any_image_is_read(
+    case: str, runtime: Runtime
+) -> None:
+    """What the API refuses (tests/app/test_job_options.py) the worker refuses too, from whoever enqueued it."""
+    choice, _ = OVER_LIMITS[case]
+    job_id = uuid.uuid4().hex
+    queue = Queue(runtime.settings.queue_name, connection=runtime.redis, serializer=JSONSerializer)
+    job = queue.enqueue_call(
+        "worker.tasks.stylize_job", kwargs={"request": choice.payload(job_id)}, job_id=job_id, retry=Retry(max=2)
+    )
+    # Its images were never stored: reading one would fail as input_expired, not as a validation error.
+    with pytest.raises(ValidationError):
+        job.perform()
+    assert job.meta["error"]["code"] == "invalid_input"
+    assert job.retries_left == 0
+    assert not runtime.redis.exists(f"vst:job:{job_id}:result:0")
 
 
 def test_progress_is_written_to_job_meta(runtime: Runtime) -> None:
