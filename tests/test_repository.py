@@ -12,6 +12,8 @@ TEXT_SUFFIXES = {".py", ".md", ".sh", ".js", ".html", ".yml", ".yaml", ".toml", 
 # A document reference: a path ending in .md (markdown links and plain mentions alike).
 PLACEHOLDER = re.compile(r"(^|/)[A-Z_]{2,}(/|\.md$)")
 DOCUMENT = re.compile(r"(?<![\w/.-])((?:\.{1,2}/)?[\w./-]*[\w-]+\.md)\b")
+# Documents the project writes into a user's output folder rather than ships: `vst evaluate`'s report.
+WRITTEN = {"eval.md"}
 
 
 def _tracked_text_files() -> list[str]:
@@ -20,10 +22,11 @@ def _tracked_text_files() -> list[str]:
 
 
 def _resolves(cited: str, citing: str, tracked: list[str]) -> bool:
-    """Relative to the repository or the citing file, or the name of a tracked document (``eval.md``, which
-    evaluate writes, or ``quality.md`` beside the page that includes it); ``OUT/x.md``-style placeholders pass."""
+    """Relative to the repository or the citing file, or the name of a tracked document (``quality.md`` beside
+    the page that includes it) or of one the project writes; ``OUT/x.md``-style placeholders pass."""
     if (
-        PLACEHOLDER.search(cited)
+        cited in WRITTEN
+        or PLACEHOLDER.search(cited)
         or (REPO_ROOT / cited).exists()
         or (REPO_ROOT / citing).parent.joinpath(cited).exists()
     ):

@@ -1,6 +1,6 @@
 """Training report figures: the loss curves of a run, its latest sample grid, and a JSON summary.
 
-``python -m training.report --run runs/default --out docs/training`` writes ``loss_curve.png``,
+``python -m training.report --run runs/default`` writes, into ``RUN/report`` unless ``--out`` says otherwise, ``loss_curve.png``,
 ``samples_latest.png`` and ``run_summary.json``. ``--until N`` keeps what the run had done after N steps
 and leaves out the rest (e.g. a leg that was tried and not shipped): metrics.csv counts steps from 0, so
 its rows below N, and the sample grids, named by steps completed, up to N; ``--checkpoint`` names the shipped file when
@@ -136,7 +136,7 @@ def parse_compare(items: list[str]) -> dict[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=Path("runs/default"))
-    parser.add_argument("--out", type=Path, default=Path("docs/training"))
+    parser.add_argument("--out", type=Path, default=None, help="default: RUN/report")
     parser.add_argument("--until", type=int, default=None, help="keep the run as it was after N steps", metavar="N")
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: the run's model.safetensors")
     parser.add_argument(
@@ -154,6 +154,9 @@ def main() -> None:
         help="draw these runs' curves together into OUT/arms_curves.png (nothing else is written)",
     )
     args = parser.parse_args()
+    if args.out is None:
+        args.out = args.run / "report"
+    args.out.mkdir(parents=True, exist_ok=True)
     if args.compare:
         runs = {name: read_metrics(run / "metrics.csv") for name, run in parse_compare(args.compare).items()}
         plot_runs(runs, args.out / "arms_curves.png")
