@@ -96,7 +96,9 @@ def medians(row: dict[str, Any]) -> dict[str, float]:
     return {name: method["median_s"] for name, method in row["methods"].items()}
 
 
-def latency_table(latency: dict[str, Any]) -> str:
+def latency_table(latency: dict[str, Any], style_ratio: bool = True) -> str:
+    """Median time per size for ours and the peer; ``style_ratio`` adds ours with the style's encoding against
+    the peer."""
     header = [
         "size",
         OURS_CACHED,
@@ -104,7 +106,7 @@ def latency_table(latency: dict[str, Any]) -> str:
         PEER,
         PEER_CACHED,
         "ours cached / peer",
-        "ours + style / peer",
+        *(["ours + style / peer"] if style_ratio else []),
         "load after",
     ]
     rows = []
@@ -118,7 +120,7 @@ def latency_table(latency: dict[str, Any]) -> str:
                 ms(m[PEER]),
                 ms(m[PEER_CACHED]),
                 f"**{m[OURS_CACHED] / m[PEER]:.2f}**",
-                f"{m[OURS_WITH_STYLE] / m[PEER]:.2f}",
+                *([f"{m[OURS_WITH_STYLE] / m[PEER]:.2f}"] if style_ratio else []),
                 load_note(row["load_average_after"]),
             ]
         )
@@ -183,32 +185,7 @@ def memory_table(latency: dict[str, Any]) -> str:
 
 def variant_table(data: dict[str, Any] | None) -> str:
     """The latency table of a run with other threads or another OpenMP wait policy."""
-    if not data:
-        return ""
-    header = [
-        "size",
-        "ours (cached)",
-        "ours (+ style)",
-        "peer",
-        "peer (cached vector)",
-        "ours cached / peer",
-        "load after",
-    ]
-    rows = []
-    for side, row in data["sizes"].items():
-        m = medians(row)
-        rows.append(
-            [
-                f"{side} px",
-                ms(m[OURS_CACHED]),
-                ms(m[OURS_WITH_STYLE]),
-                ms(m[PEER]),
-                ms(m[PEER_CACHED]),
-                f"**{m[OURS_CACHED] / m[PEER]:.2f}**",
-                load_note(row["load_average_after"]),
-            ]
-        )
-    return table(header, rows)
+    return latency_table(data, style_ratio=False) if data else ""
 
 
 def levers_table(levers: dict[str, Any] | None, default: dict[str, Any] | None) -> str:
