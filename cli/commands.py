@@ -377,12 +377,12 @@ def add_evaluate(sub: Any) -> None:
         from model.checkpoint import CheckpointError
         from model.device import DeviceUnavailableError
         from training.eval_report import markdown_table
-        from training.evaluate import evaluate
+        from training.evaluate import PeerMissing, evaluate
 
         options = args.options
         try:
             results = evaluate(options)  # resolves --device before loading anything
-        except (CheckpointError, FileNotFoundError, DeviceUnavailableError) as exc:
+        except (CheckpointError, FileNotFoundError, DeviceUnavailableError, PeerMissing) as exc:
             raise CliError(str(exc)) from exc
         print(markdown_table(results))
         print(f"wrote {options.out}/eval.json, eval.md, contact_sheet.png, sweep.png")

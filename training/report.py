@@ -1,7 +1,7 @@
 """Training report figures: the loss curves of a run, its latest sample grid, and a JSON summary.
 
-``python -m training.report --run runs/default`` writes, into ``RUN/report`` unless ``--out`` says otherwise, ``loss_curve.png``,
-``samples_latest.png`` and ``run_summary.json``. ``--until N`` keeps what the run had done after N steps
+``python -m training.report --run runs/default`` writes ``loss_curve.png``, ``samples_latest.png`` and
+``run_summary.json`` into ``RUN/report`` (or ``--out``). ``--until N`` keeps what the run had done after N steps
 and leaves out the rest (e.g. a leg that was tried and not shipped): metrics.csv counts steps from 0, so
 its rows below N, and the sample grids, named by steps completed, up to N; ``--checkpoint`` names the shipped file when
 it is not the run's own ``model.safetensors`` (e.g. an average of its snapshots).
