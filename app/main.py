@@ -26,7 +26,7 @@ from app.errors import error_responses, install_error_handlers
 from app.jobs import JobStore
 from app.limits import BodyLimitMiddleware, RateLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
-from app.routes import health, jobs, styles, survey
+from app.routes import health, jobs, limits, styles, survey
 from app.security import authenticate
 from app.settings import ApiSettings, load_settings
 from app.styles import StyleRegistry, load_gallery
@@ -50,14 +50,16 @@ Every error answers `{"detail": {"code": ..., "message": ...}}`.
 
 
 def _include_routers(app: FastAPI) -> None:
-    # Every router but health and the survey needs an API key when VST_API_KEYS is set (health guards /metrics
-    # itself). The survey's participants are anonymous people with a browser and no key; it runs no model and
-    # each participant (a cookie id) votes once per item, so it stays open.
+    # Every router but health, the limits and the survey needs an API key when VST_API_KEYS is set (health
+    # guards /metrics itself). The limits are what the open OpenAPI document states, and a page reads them
+    # before its user has entered a key. The survey's participants are anonymous people with a browser and no
+    # key; it runs no model and each participant (a cookie id) votes once per item, so it stays open.
     needs_key = [Depends(authenticate)]
     errors = error_responses(401, 429, 503)
     app.include_router(jobs.router, dependencies=needs_key, responses=errors)
     app.include_router(styles.router, dependencies=needs_key, responses=errors)
     app.include_router(health.router)
+    app.include_router(limits.router, responses=error_responses(429))
     app.include_router(survey.router, responses=error_responses(429, 503))
     # Further routers are included here.
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import ErrorDetail
+from app.protocol import ImageFormat
 
 JobStatus = Literal["queued", "started", "finished", "failed", "canceled"]
 # The statuses a job does not leave: it has an end time, and a waiting GET /jobs/{id}?wait= answers.
@@ -121,3 +122,25 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     workers: list[str] = Field(description="Workers with a loaded model.")
     queued_jobs: int
+
+
+class Limits(BaseModel):
+    """What a valid request may ask: the job options' limits and this server's upload and size settings."""
+
+    max_styles: int = Field(description="Styles one job may blend: `/interpolate` takes 2 to this many.")
+    max_samples: int = Field(description="Highest `samples` (images drawn per job, from 1).")
+    min_steps: int = Field(description="Lowest `steps` of a sweep between two styles.")
+    max_steps: int = Field(description="Highest `steps` of a sweep between two styles.")
+    max_outputs: int = Field(description="Images one job may produce: `samples` x `steps` at most this.")
+    max_variation: float = Field(description="Highest `variation` (sampling temperature, from 0).")
+    max_feather_px: float = Field(description="Highest `feather` of the masks' edges, in output pixels (from 0).")
+    max_seed: int = Field(description="Highest `seed` (from 0).")
+    formats: list[ImageFormat] = Field(description="The result formats `format` may name.")
+    min_max_side: int = Field(description="Lowest `max_side` a client may ask for.")
+    max_side_limit: int = Field(description="This server's cap on `max_side`; a larger one is capped, not refused.")
+    default_max_side: int = Field(description="This server's longest output side when no `max_side` is given.")
+    min_content_side: int = Field(description="Shortest side of a photo the model can stylize, in pixels.")
+    max_upload_bytes: int = Field(description="Largest image file (photo, style or mask), in bytes.")
+    max_request_bytes: int = Field(description="Largest request body, all files together, in bytes.")
+    max_image_pixels: int = Field(description="Largest image, width x height, in pixels.")
+    max_wait_s: float = Field(description="Highest `wait` of `GET /jobs/{id}`, in seconds.")

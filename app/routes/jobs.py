@@ -13,7 +13,7 @@ from app.deps import JobStoreDep, JobWaiterDep, SettingsDep, StyleRegistryDep
 from app.errors import Unprocessable, error_responses, invalid_options
 from app.images import MIN_CONTENT_SIDE, ValidImage, read_upload, validate_image, validate_mask
 from app.jobs import JobStore
-from app.protocol import MAX_OUTPUTS, ImageFormat, ImageOptions, JobKind, JobOptions, OptionRule
+from app.protocol import MAX_OUTPUTS, MAX_STYLES, ImageFormat, ImageOptions, JobKind, JobOptions, OptionRule
 from app.schemas import JobView
 from app.security import CallerDep
 from app.settings import ApiSettings
@@ -194,11 +194,11 @@ async def stylize(
 @router.post(
     "/interpolate",
     status_code=202,
-    summary="Stylize a photo with a weighted blend of 2..8 styles",
+    summary=f"Stylize a photo with a weighted blend of 2..{MAX_STYLES} styles",
     description=(
-        "Multipart form: a `content` image and 2..8 styles, as repeated `styles` files and/or repeated `style_ids` "
-        "(files first, then ids). `weights` gives one non-negative number per style in that order, as repeated "
-        "fields or comma-separated (`1,2,1`); they are normalised by the server; default equal weights. "
+        f"Multipart form: a `content` image and 2..{MAX_STYLES} styles, as repeated `styles` files and/or repeated "
+        "`style_ids` (files first, then ids). `weights` gives one non-negative number per style in that order, "
+        "as repeated fields or comma-separated (`1,2,1`); they are normalised by the server; default equal weights. "
         "With exactly two styles, `steps` = n asks for a sweep: n images from the first style to the second. "
         "Instead of weights, `masks` gives one grayscale mask per style, in the same order: each style is painted "
         "where its mask is white, with soft borders between styles; where no mask is white the photo keeps its "

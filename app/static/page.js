@@ -7,8 +7,10 @@ import { Gallery } from "./gallery.js";
 import { MaskPainter } from "./mask.js";
 import { Lightbox, sweepStrip } from "./viewer.js";
 
-const MAX_STYLES = 8;
 const DEFAULT_WEIGHT = 50;
+// The API's limits (GET /limits) replace the page's own once they arrive. Until then, or when they cannot be
+// read, the page keeps these and the HTML's input ranges, which are never looser than the API's defaults.
+const limits = { maxStyles: 8, maxSideLimit: 0 }; // 0: the server's cap on sizes is not known
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -95,8 +97,13 @@ function renderSizeHint() {
   const asked = Number($("max-side").value || 0);
   const hint = $("size-hint");
   const side = state.contentSide;
-  if (asked && side && side < asked) {
+  const cap = limits.maxSideLimit;
+  if (asked && side && side < Math.min(asked, cap || asked)) {
     hint.textContent = `up to ${asked} px; your photo is ${side} px, so the result will be ${side} px (photos are never enlarged)`;
+    hint.classList.add("warn");
+  } else if (asked && cap && cap < asked) {
+    // The server caps a larger size instead of refusing it: the page says so before the job does.
+    hint.textContent = `up to ${asked} px; this server's limit is ${cap} px, so the result will be at most ${cap} px`;
     hint.classList.add("warn");
   } else {
     hint.textContent = "longest side, up to the photo's own: photos are never enlarged";
@@ -146,8 +153,8 @@ function toggleStyle(id) {
   const index = state.selected.findIndex((entry) => entry.style.id === id);
   if (index >= 0) {
     state.selected.splice(index, 1);
-  } else if (state.selected.length >= MAX_STYLES) {
-    fail(new ApiError(0, "too_many_styles", `at most ${MAX_STYLES} styles can be blended; remove one first`));
+  } else if (state.selected.length >= limits.maxStyles) {
+    fail(new ApiError(0, "too_many_styles", `at most ${limits.maxStyles} styles can be blended; remove one first`));
     return;
   } else {
     state.selected.push({ style: gallery.styles.get(id), weight: DEFAULT_WEIGHT });
@@ -505,6 +512,57 @@ function renderResults(job, view) {
   $("results-card").scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
+// --- The API's limits ----------------------------------------------------------------------------
+
+const isNumber = (value) => typeof value === "number" && Number.isFinite(value);
+
+// An input's range set to the API's; a limit the server did not send leaves the HTML's.
+function setRange(id, min, max) {
+  const input = $(id);
+  if (isNumber(min)) input.min = String(min);
+  if (isNumber(max)) input.max = String(max);
+  // A value outside the new range (the sweep's 5 steps under a lower cap) moves inside it.
+  if (input.value !== "") {
+    const value = Number(input.value);
+    const inside = Math.min(Math.max(value, Number(input.min)), Number(input.max));
+    if (inside !== value) input.value = String(inside);
+  }
+}
+
+// A slider whose range is narrower on purpose keeps it, unless the API's is narrower still.
+const narrowed = (id, max) => (isNumber(max) ? Math.min(Number($(id).max), max) : undefined);
+
+function applyLimits(api) {
+  if (Number.isInteger(api.max_styles) && api.max_styles >= 1) limits.maxStyles = api.max_styles;
+  setRange("samples", undefined, api.max_samples);
+  setRange("sweep-steps", api.min_steps, api.max_steps);
+  // A seed above 2^53 is not exact in the browser's numbers: the page stays below it when the API allows more.
+  setRange("seed", undefined, isNumber(api.max_seed) ? Math.min(api.max_seed, Number.MAX_SAFE_INTEGER) : undefined);
+  setRange("variation", undefined, narrowed("variation", api.max_variation));
+  setRange("feather", undefined, narrowed("feather", api.max_feather_px));
+  $("variation").dispatchEvent(new Event("input"));
+  $("feather").dispatchEvent(new Event("input"));
+  if (Number.isInteger(api.max_side_limit)) limits.maxSideLimit = api.max_side_limit;
+  if (Number.isInteger(api.default_max_side)) {
+    $("max-side").options[0].textContent = `Server default (${api.default_max_side} px)`;
+  }
+  renderSizeHint();
+  document.querySelectorAll("[data-limit]").forEach((element) => {
+    const value = element.dataset.limit === "max_styles" ? limits.maxStyles : api[element.dataset.limit];
+    if (isNumber(value)) element.textContent = String(value);
+  });
+}
+
+async function loadLimits() {
+  let api;
+  try {
+    api = await getJson("/limits");
+  } catch {
+    return; // an unreachable or older server: the page's own limits stay, and nothing looks broken
+  }
+  if (api && typeof api === "object") applyLimits(api);
+}
+
 // --- Start ---------------------------------------------------------------------------------------
 
 function main() {
@@ -521,6 +579,7 @@ function main() {
   $("sweep-button").addEventListener("click", () => submit(true));
   $("cancel-button").addEventListener("click", cancel);
   renderSelection();
+  loadLimits();
   checkService();
   revealSurveyLinks();
   loadGallery();

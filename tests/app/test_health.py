@@ -75,6 +75,7 @@ def test_openapi_documents_every_route_with_examples(client: httpx.Client) -> No
         "/healthz": {"get"},
         "/readyz": {"get"},
         "/metrics": {"get"},
+        "/limits": {"get"},
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
