@@ -2,12 +2,14 @@
 
 docs/configuration.md is written by docs/configuration.py from the three settings classes: the committed page
 must be what it writes now, with every setting on it, so that a setting added without regenerating the page
-fails here.
+fails here. docs/evaluation.md's command sections must name only flags that `vst evaluate` and
+`bench/quality.py` have.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +156,28 @@ def test_the_generator_reads_the_settings_without_importing_torch() -> None:
     probe = f"import runpy, sys; runpy.run_path({str(GENERATOR)!r}, run_name='probe'); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+# --- docs/evaluation.md
+
+EVALUATION = REPO_ROOT / "docs" / "evaluation.md"
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def _help(command: list[str]) -> set[str]:
+    result = subprocess.run([*command, "--help"], check=True, capture_output=True, text=True, cwd=REPO_ROOT)
+    return set(FLAG.findall(result.stdout))
+
+
+@pytest.mark.parametrize(
+    ("heading", "command"),
+    [
+        ("## `vst evaluate`", [str(Path(sys.executable).parent / "vst"), "evaluate"]),
+        ("## `bench/quality.py`", [sys.executable, "bench/quality.py"]),
+    ],
+)
+def test_every_flag_in_a_command_s_section_is_one_the_command_has(heading: str, command: list[str]) -> None:
+    named = set(FLAG.findall(_section(EVALUATION.read_text(), heading)))
+    assert len(named) >= 4, f"{heading}: expected the section to show the command's flags"
+    unknown = named - _help(command)
+    assert not unknown, f"docs/evaluation.md, {heading}: flags the command does not have: {sorted(unknown)}"
