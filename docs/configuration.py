@@ -44,10 +44,6 @@ UNSET_MEANS: dict[tuple[str, str], str] = {
     ("WorkerSettings", "torch_threads"): "unset: torch's default (one per core)",
     ("RunnerSettings", "redis_url"): "unset: `vst serve` starts a local Redis",
 }
-# Descriptions for fields whose class gives none, until it does (the tests fail once an entry is redundant).
-MISSING_DESCRIPTIONS: dict[tuple[str, str], str] = {
-    ("WorkerSettings", "log_level"): "Level of the worker's log lines (and RQ's).",
-}
 
 
 @dataclass(frozen=True)
@@ -183,7 +179,7 @@ def describe_default(settings: type[BaseSettings], name: str, field: FieldInfo) 
 
 
 def describe(settings: type[BaseSettings], name: str, field: FieldInfo) -> str:
-    text = field.description or MISSING_DESCRIPTIONS.get((settings.__name__, name))
+    text = field.description
     if not text:
         raise ValueError(f"{settings.__name__}.{name} has no description: give its Field one")
     return text

@@ -73,9 +73,9 @@ def peer_engine() -> Any:
 
 def evaluate(options: EvaluateOptions) -> dict[str, Any]:
     torch.manual_seed(options.seed)
-    # The default stays the CPU, where every table in docs/training.md was scored. On an H100 the 180-pair
-    # evaluation took 40 s (10 minutes here then; 5.7 now), so a lent machine can score its own runs. The levels
-    # move by up to 0.7% (the CPU's generator runs in bf16, CUDA's in fp32); paired differences agree.
+    # The default stays the CPU, where the published figures are scored. On an H100 the 180-pair evaluation takes
+    # about 40 s, so a GPU machine can score its own runs. The levels move by up to 0.7% (the CPU's generator runs
+    # in bf16, CUDA's in fp32); paired differences agree.
     device = resolve_device(options.device)
     if device.type == "cuda":
         # cuDNN's convolutions default to TF32 (10-bit mantissas); full fp32 keeps the scores comparable.

@@ -36,7 +36,9 @@ class WorkerSettings(BaseSettings):
     )
     style_code_ttl_s: int = Field(default=7 * 24 * 3600, ge=1, description="How long cached style codes live.")
     maintenance_interval_s: int = Field(default=60, ge=1, description="How often RQ's registries are cleaned.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Level of the worker's log lines (and RQ's)."
+    )
 
     @field_validator("redis_url")
     @classmethod
