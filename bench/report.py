@@ -19,6 +19,8 @@ from typing import Any
 import benchlib
 import jinja2
 
+from formats.pages import markdown_environment
+
 PAGE = benchlib.REPO_ROOT / "docs" / "benchmarks.md"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "benchmarks.md"
@@ -527,14 +529,7 @@ def context(folder: Path) -> dict[str, Any] | None:
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,  # Markdown, not HTML: the page prints the files' text as it is
-    )
+    env = markdown_environment(TEMPLATES)
     env.filters.update(ms=ms, fmt=fmt, load_note=load_note, cmd=cmd, dtype=dtype_label, dumps=json.dumps)
     return env
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import annotated_types
-import jinja2
 from pydantic import AliasChoices, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
@@ -29,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from app.runner import RunnerSettings  # noqa: E402
 from app.settings import ApiSettings  # noqa: E402
+from formats.pages import markdown_environment  # noqa: E402
 from worker.settings import WorkerSettings  # noqa: E402
 
 TEMPLATES = REPO / "docs" / "templates"
@@ -209,14 +209,7 @@ def rows(settings: type[BaseSettings]) -> list[Row]:
 
 def render(processes: Sequence[Process] = PROCESSES) -> str:
     """The page, from the template and the classes of ``processes``."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,  # Markdown, not HTML
-    )
+    env = markdown_environment(TEMPLATES)
     tables = {process.key: rows(process.settings) for process in processes}
     return env.get_template(TEMPLATE).render(tables=tables)
 
