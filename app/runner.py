@@ -33,15 +33,15 @@ from functools import partial
 from pathlib import Path
 from types import FrameType
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis import Redis
 from redis.exceptions import RedisError
 
 from app.protocol import default_worker_name, restarts_key, worker_ready_key, worker_ready_prefix
 from app.redis_server import LocalRedis, RedisServerError, stable_port
+from app.settings import REPO_ROOT, RedisUrl, SettingsError, load_validated
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_PORT = 6379
 MAX_RESTART_DELAY_S = 30.0
 
@@ -52,7 +52,7 @@ class RunnerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VST_", extra="ignore", frozen=True)
 
     run_dir: Path = Field(default=REPO_ROOT / ".run", description="Where logs and the local Redis's data go.")
-    redis_url: str | None = Field(default=None, alias="REDIS_URL", description="Use this Redis; none = start one.")
+    redis_url: RedisUrl | None = Field(default=None, alias="REDIS_URL", description="Use this Redis; none = start one.")
     queue_name: str = Field(
         default="vst",
         min_length=1,
@@ -237,9 +237,9 @@ def _print(message: str) -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> int:
     """Run the whole service locally until Ctrl-C (or SIGTERM); returns the exit code."""
     try:
-        settings = RunnerSettings()
-    except ValidationError as exc:
-        print(f"vst serve: invalid configuration: {exc}", file=sys.stderr)
+        settings = load_validated(RunnerSettings, "vst serve")
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
         return 2
     if workers < 1:
         print("vst serve: --workers must be at least 1", file=sys.stderr)

@@ -5,11 +5,13 @@ Every setting has the ``VST_`` prefix except ``REDIS_URL``, which keeps the name
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.protocol import DEFAULT_MAX_SIDE, MIN_MAX_SIDE
@@ -25,16 +27,31 @@ def _comma_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def check_redis_url(value: str) -> str:
+    """A Redis URL's scheme is one redis-py connects with."""
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}")
+    return value
+
+
+# A Redis URL as every process reads it: the scheme is checked at startup, not at the first connection.
+RedisUrl = Annotated[str, AfterValidator(check_redis_url)]
+
+
+def redis_url_field(description: str) -> Any:
+    """The ``redis_url`` setting of the API and the worker: ``REDIS_URL``, the name every Redis tool uses, or
+    ``VST_REDIS_URL``."""
+    return Field(
+        default=DEFAULT_REDIS_URL, validation_alias=AliasChoices("REDIS_URL", "VST_REDIS_URL"), description=description
+    )
+
+
 class ApiSettings(BaseSettings):
     """Settings of the API process (``uvicorn app.main:app``)."""
 
     model_config = SettingsConfigDict(env_prefix="VST_", extra="ignore", frozen=True)
 
-    redis_url: str = Field(
-        default=DEFAULT_REDIS_URL,
-        validation_alias=AliasChoices("REDIS_URL", "VST_REDIS_URL"),
-        description="Redis shared by the API and the workers (redis:// or rediss:// or unix://).",
-    )
+    redis_url: RedisUrl = redis_url_field("Redis shared by the API and the workers.")
     queue_name: str = Field(default="vst", min_length=1, description="RQ queue the jobs go to.")
     max_upload_bytes: int = Field(default=16 * MIB, ge=1024, description="Largest accepted image file, in bytes.")
     max_request_bytes: int = Field(
@@ -86,13 +103,6 @@ class ApiSettings(BaseSettings):
         "the survey pages say how to prepare one while it is missing.",
     )
 
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}")
-        return value
-
     @field_validator("api_keys")
     @classmethod
     def _strong_keys(cls, value: SecretStr) -> SecretStr:
@@ -131,8 +141,34 @@ class SettingsError(RuntimeError):
     """The environment holds an invalid setting; the message names it."""
 
 
-def _env_name(field: str) -> str:
-    return "REDIS_URL" if field == "redis_url" else f"VST_{field.upper()}"
+def environment_names(settings_class: type[BaseSettings], name: str) -> list[str]:
+    """The variables that set the field ``name``: its aliases when it has any, else the prefixed field name."""
+    field = settings_class.model_fields[name]
+    alias = field.validation_alias or field.alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    if isinstance(alias, str):
+        return [alias]
+    if alias is not None:
+        raise TypeError(f"{settings_class.__name__}.{name}: an alias of type {type(alias).__name__} is not supported")
+    return [f"{settings_class.model_config.get('env_prefix', '')}{name}".upper()]
+
+
+def _variable(settings_class: type[BaseSettings], key: str) -> str:
+    """The environment variable behind a validation error's location (pydantic names a field or its first alias):
+    of a field's several names, the one that is set."""
+    for name in settings_class.model_fields:
+        names = environment_names(settings_class, name)
+        if key == name or key in names:
+            given = [variable for variable in names if variable.upper() in map(str.upper, os.environ)]
+            return (given or names)[0]
+    return key
+
+
+def _problem(settings_class: type[BaseSettings], error: ErrorDetails) -> str:
+    """One line per problem: "VARIABLE: why", or the model check's own sentence, which names its variables."""
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{_variable(settings_class, str(error['loc'][0]))}: {message}" if error["loc"] else message
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -141,14 +177,12 @@ SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 def load_validated(settings_class: type[SettingsT], process: str) -> SettingsT:
     """Read and validate a process's settings, turning pydantic's report into one readable message.
 
-    Shared by the API and the worker (each has its own settings class).
+    Shared by the API, the worker and ``vst serve`` (each has its own settings class).
     """
     try:
         return settings_class()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_env_name(str(err['loc'][0])) if err['loc'] else 'settings'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_problem(settings_class, error) for error in exc.errors())
         raise SettingsError(f"invalid {process} configuration: {problems}") from None
 
 

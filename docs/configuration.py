@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import annotated_types
-from pydantic import AliasChoices, SecretStr
+from pydantic import AfterValidator, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.runner import RunnerSettings  # noqa: E402
-from app.settings import ApiSettings  # noqa: E402
+from app.settings import ApiSettings, check_redis_url, environment_names  # noqa: E402
 from formats.pages import markdown_environment  # noqa: E402
 from worker.settings import WorkerSettings  # noqa: E402
 
@@ -72,18 +72,6 @@ class Row:
     description: str
 
 
-def environment_names(settings: type[BaseSettings], name: str, field: FieldInfo) -> list[str]:
-    """The variables that set ``field``: its aliases when it has any, else the prefixed field name."""
-    alias = field.validation_alias or field.alias
-    if isinstance(alias, AliasChoices):
-        return [str(choice) for choice in alias.choices]
-    if isinstance(alias, str):
-        return [alias]
-    if alias is not None:
-        raise TypeError(f"{settings.__name__}.{name}: an alias of type {type(alias).__name__} is not documented")
-    return [f"{settings.model_config.get('env_prefix', '')}{name}".upper()]
-
-
 def _without_none(annotation: Any) -> tuple[Any, bool]:
     """``X | None`` -> (X, True); anything else -> (itself, False)."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -97,11 +85,11 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _bounds(field: FieldInfo) -> list[str]:
+def _bounds(metadata: Sequence[Any]) -> list[str]:
     """The constraints pydantic checks, as the page prints them: "≥ 1", "> 0", "≤ 60", "non-empty"."""
     lower = upper = None
     words = []
-    for item in field.metadata:
+    for item in metadata:
         if isinstance(item, annotated_types.Ge):
             lower = f"≥ {_number(float(item.ge))}"  # type: ignore[arg-type]
         elif isinstance(item, annotated_types.Gt):
@@ -112,6 +100,8 @@ def _bounds(field: FieldInfo) -> list[str]:
             upper = f"< {_number(float(item.lt))}"  # type: ignore[arg-type]
         elif isinstance(item, annotated_types.MinLen) and item.min_length == 1:
             words.append("non-empty")
+        elif isinstance(item, AfterValidator) and item.func is check_redis_url:
+            words.append("a `redis://`, `rediss://` or `unix://` URL")
         else:
             raise TypeError(f"the constraint {item!r} is not documented yet: teach docs/configuration.py")
     return [bound for bound in (lower, upper) if bound] + words
@@ -120,6 +110,10 @@ def _bounds(field: FieldInfo) -> list[str]:
 def describe_type(settings: type[BaseSettings], name: str, field: FieldInfo) -> str:
     """The value's type and allowed values: "integer ≥ 1", "`auto`, `cpu` or `cuda`", "path"."""
     annotation, _ = _without_none(field.annotation)
+    constraints = list(field.metadata)
+    if typing.get_origin(annotation) is typing.Annotated:  # an annotated type inside `X | None`
+        annotation, *inner = typing.get_args(annotation)
+        constraints += inner
     if typing.get_origin(annotation) is typing.Literal:
         choices = [f"`{choice}`" for choice in typing.get_args(annotation)]
         return ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
@@ -132,7 +126,7 @@ def describe_type(settings: type[BaseSettings], name: str, field: FieldInfo) -> 
         kind = 'JSON list of paths, e.g. `["/srv/paintings"]`'
     else:
         raise TypeError(f"{settings.__name__}.{name}: type {annotation!r} is not documented yet")
-    bounds = _bounds(field)
+    bounds = _bounds(constraints)
     return f"{kind}, {', '.join(bounds)}" if bounds else kind
 
 
@@ -193,7 +187,7 @@ def rows(settings: type[BaseSettings]) -> list[Row]:
     """Every field of ``settings``, in the class's order."""
     table = []
     for name, field in settings.model_fields.items():
-        first, *others = environment_names(settings, name, field)
+        first, *others = environment_names(settings, name)
         variable = f"`{first}`" + (f" (or {', '.join(f'`{o}`' for o in others)})" if others else "")
         table.append(
             Row(

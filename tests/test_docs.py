@@ -104,8 +104,9 @@ def test_types_bounds_aliases_and_defaults_are_read_from_the_fields() -> None:
     assert "| `VST_HEARTBEAT_INTERVAL_S` | number, > 0, ≤ 60 | `5` |" in worker
     assert "| `VST_JOB_RETRIES` | integer, ≥ 0, ≤ 10 | `1` |" in api
     assert "| `VST_MAX_UPLOAD_BYTES` | integer, ≥ 1024 | `16777216` (16 MiB) |" in api
-    assert "| `REDIS_URL` (or `VST_REDIS_URL`) | text | `redis://127.0.0.1:6379/0` |" in api
-    assert "| `REDIS_URL` | text | unset: `vst serve` starts a local Redis |" in runner  # its only alias
+    url = "text, a `redis://`, `rediss://` or `unix://` URL"  # the scheme check, read from the type
+    assert f"| `REDIS_URL` (or `VST_REDIS_URL`) | {url} | `redis://127.0.0.1:6379/0` |" in api
+    assert f"| `REDIS_URL` | {url} | unset: `vst serve` starts a local Redis |" in runner  # its only alias
     assert "| `VST_API_KEYS` | text (secret) | empty |" in api
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.settings import load_validated
-
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+from app.settings import RedisUrl, load_validated, redis_url_field
 
 
 class WorkerSettings(BaseSettings):
@@ -18,11 +16,7 @@ class WorkerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VST_", extra="ignore", frozen=True)
 
-    redis_url: str = Field(
-        default=DEFAULT_REDIS_URL,
-        validation_alias=AliasChoices("REDIS_URL", "VST_REDIS_URL"),
-        description="Redis shared with the API.",
-    )
+    redis_url: RedisUrl = redis_url_field("Redis shared with the API.")
     queue_name: str = Field(default="vst", min_length=1, description="RQ queue to take jobs from.")
     checkpoint: Path | None = Field(default=None, description="Model checkpoint (.safetensors); default: shipped.")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto = cuda when available.")
@@ -39,13 +33,6 @@ class WorkerSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Level of the worker's log lines (and RQ's)."
     )
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}")
-        return value
 
     @field_validator("checkpoint")
     @classmethod
