@@ -10,7 +10,8 @@ import { Lightbox, sweepStrip } from "./viewer.js";
 const DEFAULT_WEIGHT = 50;
 // The API's limits (GET /limits) replace the page's own once they arrive. Until then, or when they cannot be
 // read, the page keeps these and the HTML's input ranges, which are never looser than the API's defaults.
-const limits = { maxStyles: 8, maxSideLimit: 0 }; // 0: the server's cap on sizes is not known
+// maxOutputs: images one job may make (samples x sweep steps); GET /limits replaces these with the server's.
+const limits = { maxStyles: 8, maxSideLimit: 0, maxOutputs: 32 }; // maxSideLimit 0: the server's cap is not known
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -289,6 +290,15 @@ function checkReady(needStyles) {
   }
 }
 
+// A sweep makes samples x steps images; the API refuses more than its limit, so the page says so before sending.
+function checkOutputs(samples, steps) {
+  if (samples * steps > limits.maxOutputs) {
+    throw new ApiError(0, "too_many_outputs",
+      `${samples} samples x ${steps} steps make ${samples * steps} images; one job makes at most ${limits.maxOutputs}: `
+      + "lower the samples or the steps");
+  }
+}
+
 // --- Jobs ----------------------------------------------------------------------------------------
 
 // A new submission starts from a clean slate: no earlier job's status, note or images stay on the page,
@@ -310,6 +320,7 @@ async function submit(sweep) {
   clearLastJob();
   try {
     checkReady(sweep ? 2 : 1);
+    if (sweep) checkOutputs(Number($("samples").value || 1), Number($("sweep-steps").value || 5));
     const form = optionsForm();
     const names = state.selected.map((entry) => entry.style.title);
     const masks = sweep ? [] : await painter.masks();
@@ -534,6 +545,7 @@ const narrowed = (id, max) => (isNumber(max) ? Math.min(Number($(id).max), max) 
 
 function applyLimits(api) {
   if (Number.isInteger(api.max_styles) && api.max_styles >= 1) limits.maxStyles = api.max_styles;
+  if (Number.isInteger(api.max_outputs) && api.max_outputs >= 1) limits.maxOutputs = api.max_outputs;
   setRange("samples", undefined, api.max_samples);
   setRange("sweep-steps", api.min_steps, api.max_steps);
   // A seed above 2^53 is not exact in the browser's numbers: the page stays below it when the API allows more.

@@ -6,9 +6,20 @@ import re
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, Route, expect
+import pytest
+from playwright.sync_api import FilePayload, Page, Request, Route, expect
 
-from app.protocol import MAX_FEATHER_PX, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_STYLES, MAX_VARIATION, MIN_STEPS
+from app.protocol import (
+    MAX_FEATHER_PX,
+    MAX_OUTPUTS,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_STYLES,
+    MAX_VARIATION,
+    MIN_STEPS,
+)
+from tests.app.sample_images import png
 
 LIMITS = re.compile(r"/limits$")
 # The largest integer a browser's numbers hold exactly: the page's seed stays at or under it.
@@ -101,3 +112,28 @@ def test_without_the_limits_the_page_keeps_ranges_within_the_apis(page: Page) ->
     _pick(page, _gallery_ids(page, MAX_STYLES + 1))
     expect(page.locator("#message")).to_contain_text(f"at most {MAX_STYLES} styles can be blended")
     expect(page.locator("#selected li")).to_have_count(MAX_STYLES)
+
+
+@pytest.mark.parametrize("served", [True, False], ids=["limits served", "limits unreachable"])
+def test_a_sweep_of_more_images_than_a_job_may_make_is_refused_on_the_page_without_a_request(
+    page: Page, web_url: str, served: bool
+) -> None:
+    limits = httpx.get(f"{web_url}/limits").json()
+    most = limits["max_outputs"] if served else MAX_OUTPUTS
+    if not served:
+        page.route(LIMITS, lambda route: route.abort("connectionrefused"))
+    submitted: list[Request] = []
+    page.on("request", lambda request: submitted.append(request) if request.method == "POST" else None)
+    page.goto("/")
+    expect(page.locator("#service-status")).to_contain_text("Ready")
+    page.set_input_files("#content-input", files=[FilePayload(name="p.png", mimeType="image/png", buffer=png(96, 64))])
+    _pick(page, _gallery_ids(page, 2))
+    page.locator("details.advanced summary").click()
+    samples = MAX_SAMPLES
+    steps = most // samples + 1  # one step too many
+    assert MIN_STEPS <= steps <= MAX_STEPS and samples * steps > most
+    page.fill("#samples", str(samples))
+    page.fill("#sweep-steps", str(steps))
+    page.click("#sweep-button")
+    expect(page.locator("#message")).to_contain_text(f"make {samples * steps} images; one job makes at most {most}")
+    assert submitted == []
