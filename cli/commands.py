@@ -6,6 +6,7 @@ import argparse
 import difflib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -333,10 +334,36 @@ def _add_options_parser(sub: Any, name: str, groups: dict[str, type], **kwargs: 
     return parser
 
 
-def add_train(sub: Any) -> None:
+TRAIN_EXTRA = "pip install -e '.[train]'"
+
+
+def _needs_train_extra(name: str, summary: str) -> Callable[[Callable[[Any, str], None]], Callable[[Any], None]]:
+    """A subcommand that needs the train extra; without it, ``vst NAME`` says what to install instead of ``vst``
+    failing as a whole (the model extra alone runs ``vst stylize``, ``interpolate`` and ``serve``)."""
+
+    def decorate(add: Callable[[Any, str], None]) -> Callable[[Any], None]:
+        def add_or_explain(sub: Any) -> None:
+            try:
+                add(sub, summary)  # its imports come before its parser is added
+            except ImportError as error:
+                needs = f"the train extra is not installed (no module {error.name}): {TRAIN_EXTRA}"
+                parser = sub.add_parser(name, help=f"{summary} (needs the train extra)", description=needs)
+
+                def handler(args: argparse.Namespace) -> int:
+                    raise CliError(needs)
+
+                parser.set_defaults(handler=handler, any_arguments=True)
+
+        return add_or_explain
+
+    return decorate
+
+
+@_needs_train_extra("train", "train a model (runs under torchrun too)")
+def add_train(sub: Any, summary: str) -> None:
     from training.options import TRAIN_GROUPS
 
-    parser = _add_options_parser(sub, "train", TRAIN_GROUPS, help="train a model (runs under torchrun too)")
+    parser = _add_options_parser(sub, "train", TRAIN_GROUPS, help=summary)
 
     def handler(args: argparse.Namespace) -> int:
         from training.options import train_options
@@ -352,12 +379,11 @@ def add_train(sub: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
-def add_train_baseline(sub: Any) -> None:
+@_needs_train_extra("train-baseline", "train a published fast baseline: AdaIN or Linear")
+def add_train_baseline(sub: Any, summary: str) -> None:
     from training.train_baseline import BASELINE_GROUPS
 
-    parser = _add_options_parser(
-        sub, "train-baseline", BASELINE_GROUPS, help="train a published fast baseline: AdaIN or Linear"
-    )
+    parser = _add_options_parser(sub, "train-baseline", BASELINE_GROUPS, help=summary)
 
     def handler(args: argparse.Namespace) -> int:
         from training.train_baseline import train_baseline
@@ -368,10 +394,11 @@ def add_train_baseline(sub: Any) -> None:
     parser.set_defaults(handler=handler)
 
 
-def add_evaluate(sub: Any) -> None:
+@_needs_train_extra("evaluate", "evaluate a checkpoint and the baselines")
+def add_evaluate(sub: Any, summary: str) -> None:
     from training.options import EVALUATE_GROUPS
 
-    parser = _add_options_parser(sub, "evaluate", EVALUATE_GROUPS, help="evaluate a checkpoint and the baselines")
+    parser = _add_options_parser(sub, "evaluate", EVALUATE_GROUPS, help=summary)
 
     def handler(args: argparse.Namespace) -> int:
         from model.checkpoint import CheckpointError

@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser, subcommands = _parser()
     args, unknown = parser.parse_known_args(argv)
-    if unknown:
+    if unknown and not getattr(args, "any_arguments", False):
         # parse_args would report these with the top-level usage, which does not show the subcommand's flags.
         subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
