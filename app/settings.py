@@ -27,10 +27,15 @@ def _comma_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+# The URL schemes redis-py connects with.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
 def check_redis_url(value: str) -> str:
-    """A Redis URL's scheme is one redis-py connects with."""
-    if not value.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}")
+    if not value.startswith(REDIS_SCHEMES):
+        raise ValueError(
+            f"REDIS_URL must start with {', '.join(REDIS_SCHEMES[:-1])} or {REDIS_SCHEMES[-1]}, got {value!r}"
+        )
     return value
 
 
@@ -157,11 +162,11 @@ def environment_names(settings_class: type[BaseSettings], name: str) -> list[str
 def _variable(settings_class: type[BaseSettings], key: str) -> str:
     """The environment variable behind a validation error's location (pydantic names a field or its first alias):
     of a field's several names, the one that is set."""
+    environment = {variable.upper() for variable in os.environ}  # pydantic-settings reads them case-insensitively
     for name in settings_class.model_fields:
         names = environment_names(settings_class, name)
         if key == name or key in names:
-            given = [variable for variable in names if variable.upper() in map(str.upper, os.environ)]
-            return (given or names)[0]
+            return next((variable for variable in names if variable.upper() in environment), names[0])
     return key
 
 

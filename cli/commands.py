@@ -337,14 +337,14 @@ def _add_options_parser(sub: Any, name: str, groups: dict[str, type], **kwargs: 
 TRAIN_EXTRA = "pip install -e '.[train]'"
 
 
-def _needs_train_extra(name: str, summary: str) -> Callable[[Callable[[Any, str], None]], Callable[[Any], None]]:
+def _needs_train_extra(name: str, summary: str) -> Callable[[Callable[[Any, str, str], None]], Callable[[Any], None]]:
     """A subcommand that needs the train extra; without it, ``vst NAME`` says what to install instead of ``vst``
     failing as a whole (the model extra alone runs ``vst stylize``, ``interpolate`` and ``serve``)."""
 
-    def decorate(add: Callable[[Any, str], None]) -> Callable[[Any], None]:
+    def decorate(add: Callable[[Any, str, str], None]) -> Callable[[Any], None]:
         def add_or_explain(sub: Any) -> None:
             try:
-                add(sub, summary)  # its imports come before its parser is added
+                add(sub, name, summary)  # its imports come before its parser is added
             except ImportError as error:
                 needs = f"the train extra is not installed (no module {error.name}): {TRAIN_EXTRA}"
                 parser = sub.add_parser(name, help=f"{summary} (needs the train extra)", description=needs)
@@ -360,10 +360,10 @@ def _needs_train_extra(name: str, summary: str) -> Callable[[Callable[[Any, str]
 
 
 @_needs_train_extra("train", "train a model (runs under torchrun too)")
-def add_train(sub: Any, summary: str) -> None:
+def add_train(sub: Any, name: str, summary: str) -> None:
     from training.options import TRAIN_GROUPS
 
-    parser = _add_options_parser(sub, "train", TRAIN_GROUPS, help=summary)
+    parser = _add_options_parser(sub, name, TRAIN_GROUPS, help=summary)
 
     def handler(args: argparse.Namespace) -> int:
         from training.options import train_options
@@ -380,10 +380,10 @@ def add_train(sub: Any, summary: str) -> None:
 
 
 @_needs_train_extra("train-baseline", "train a published fast baseline: AdaIN or Linear")
-def add_train_baseline(sub: Any, summary: str) -> None:
+def add_train_baseline(sub: Any, name: str, summary: str) -> None:
     from training.train_baseline import BASELINE_GROUPS
 
-    parser = _add_options_parser(sub, "train-baseline", BASELINE_GROUPS, help=summary)
+    parser = _add_options_parser(sub, name, BASELINE_GROUPS, help=summary)
 
     def handler(args: argparse.Namespace) -> int:
         from training.train_baseline import train_baseline
@@ -395,10 +395,10 @@ def add_train_baseline(sub: Any, summary: str) -> None:
 
 
 @_needs_train_extra("evaluate", "evaluate a checkpoint and the baselines")
-def add_evaluate(sub: Any, summary: str) -> None:
+def add_evaluate(sub: Any, name: str, summary: str) -> None:
     from training.options import EVALUATE_GROUPS
 
-    parser = _add_options_parser(sub, "evaluate", EVALUATE_GROUPS, help=summary)
+    parser = _add_options_parser(sub, name, EVALUATE_GROUPS, help=summary)
 
     def handler(args: argparse.Namespace) -> int:
         from model.checkpoint import CheckpointError

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.runner import RunnerSettings  # noqa: E402
-from app.settings import ApiSettings, check_redis_url, environment_names  # noqa: E402
+from app.settings import REDIS_SCHEMES, ApiSettings, check_redis_url, environment_names  # noqa: E402
 from formats.pages import markdown_environment  # noqa: E402
 from worker.settings import WorkerSettings  # noqa: E402
 
@@ -101,7 +101,8 @@ def _bounds(metadata: Sequence[Any]) -> list[str]:
         elif isinstance(item, annotated_types.MinLen) and item.min_length == 1:
             words.append("non-empty")
         elif isinstance(item, AfterValidator) and item.func is check_redis_url:
-            words.append("a `redis://`, `rediss://` or `unix://` URL")
+            schemes = [f"`{scheme}`" for scheme in REDIS_SCHEMES]
+            words.append(f"a {', '.join(schemes[:-1])} or {schemes[-1]} URL")
         else:
             raise TypeError(f"the constraint {item!r} is not documented yet: teach docs/configuration.py")
     return [bound for bound in (lower, upper) if bound] + words

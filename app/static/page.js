@@ -10,8 +10,8 @@ import { Lightbox, sweepStrip } from "./viewer.js";
 const DEFAULT_WEIGHT = 50;
 // The API's limits (GET /limits) replace the page's own once they arrive. Until then, or when they cannot be
 // read, the page keeps these and the HTML's input ranges, which are never looser than the API's defaults.
-// maxOutputs: images one job may make (samples x sweep steps); GET /limits replaces these with the server's.
-const limits = { maxStyles: 8, maxSideLimit: 0, maxOutputs: 32 }; // maxSideLimit 0: the server's cap is not known
+// maxOutputs: images one job may make (samples x sweep steps); maxSideLimit 0: the server's cap is not known.
+const limits = { maxStyles: 8, maxSideLimit: 0, maxOutputs: 32 };
 
 const $ = (id) => document.getElementById(id);
 const state = {
